@@ -1,0 +1,3 @@
+"""Ferry: hand each customer its own data, in its own warehouse, fresh and complete."""
+
+__version__ = "0.1.0"

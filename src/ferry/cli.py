@@ -1,0 +1,166 @@
+"""The ``ferry`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography.fernet import Fernet
+
+from ferry import crypto
+from ferry.errors import ConfigurationError, FerryError
+from ferry.settings import Settings
+
+app = typer.Typer(
+    help="Ferry: hand each customer its own data, in its own warehouse.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="API keys and the secret key.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+OPENAPI_DIR = Path(__file__).resolve().parents[2] / "openapi"
+
+
+def _settings() -> Settings:
+    from ferry.logging import configure
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        _fail(f"invalid settings: {exc}")
+    configure(settings.log_level)
+    return settings
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=1)
+
+
+def _ready_database(settings: Settings) -> None:
+    """Migrate the embedded SQLite database; insist on a migrated one otherwise."""
+    from ferry.db import migrate
+    from ferry.db.engine import make_engine
+
+    if settings.is_sqlite:
+        migrate.upgrade(settings)
+        return
+    engine = make_engine(settings)
+    try:
+        if migrate.pending(settings, engine):
+            _fail("the metadata database is not at the latest migration; run `ferry migrate`")
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the API server (and, with no broker configured, an embedded worker)."""
+    import uvicorn
+
+    from ferry.api.app import create_app
+
+    settings = _settings()
+    try:
+        crypto.keys_from_settings(settings)
+        _ready_database(settings)
+    except ConfigurationError as exc:
+        _fail(exc.message)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the metadata database to the latest schema (Alembic upgrade head)."""
+    from ferry.db import migrate as migrations
+
+    settings = _settings()
+    migrations.upgrade(settings)
+    typer.echo("metadata database is up to date", err=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="Organization name; created if missing.")],
+    env: Annotated[str, typer.Option(help="Environment: staging or prod.")] = "staging",
+    name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+) -> None:
+    """Create an API key; prints only the key."""
+    from ferry.db.engine import make_engine, make_sessionmaker, session_scope
+    from ferry.services import organizations
+
+    settings = _settings()
+    try:
+        _ready_database(settings)
+        engine = make_engine(settings)
+        with session_scope(make_sessionmaker(engine, settings)) as session:
+            key = organizations.create_api_key(session, org_name=org, environment=env, name=name)
+        engine.dispose()
+    except FerryError as exc:
+        _fail(exc.message)
+    sys.stdout.write(key + "\n")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The API key to revoke.")]) -> None:
+    """Revoke an API key."""
+    from ferry.db.engine import make_engine, make_sessionmaker, session_scope
+    from ferry.services import organizations
+
+    settings = _settings()
+    engine = make_engine(settings)
+    with session_scope(make_sessionmaker(engine, settings)) as session:
+        revoked = organizations.revoke_api_key(session, api_key=key)
+    engine.dispose()
+    if not revoked:
+        _fail("no such active key")
+    typer.echo("key revoked", err=True)
+
+
+@keys_app.command("secret")
+def keys_secret() -> None:
+    """Print a new secret key for FERRY_SECRET_KEY (a Fernet key)."""
+    sys.stdout.write(Fernet.generate_key().decode() + "\n")
+
+
+@app.command()
+def openapi(
+    check: Annotated[bool, typer.Option(help="Fail if the files are not current.")] = False,
+    directory: Annotated[Path, typer.Option(help="Where the documents go.")] = OPENAPI_DIR,
+) -> None:
+    """Write the OpenAPI document of each API version to openapi/<version>.json."""
+    from ferry.api.app import ROUTERS
+    from ferry.api.openapi import build_openapi
+    from ferry.api.versions import ApiVersion
+
+    stale = []
+    for version in ApiVersion:
+        path = directory / f"{version.value}.json"
+        text = json.dumps(build_openapi(ROUTERS, version), indent=2) + "\n"
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    if stale:
+        _fail(f"openapi documents are stale: {', '.join(stale)}; run `ferry openapi`")
+    typer.echo("openapi documents are current" if check else f"wrote {directory}", err=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,28 @@
+"""Destination vendors; importing this package registers each of them."""
+
+from ferry.connectors.destinations import (  # noqa: F401
+    abs,
+    athena,
+    bigquery,
+    clickhouse,
+    databricks,
+    duckdb,
+    gcs,
+    google_sheets,
+    mock,
+    mongodb,
+    motherduck,
+    mysql,
+    oracle,
+    planetscale,
+    postgres,
+    redshift,
+    redshift_serverless,
+    s3,
+    s3_compatible,
+    sftp,
+    singlestore,
+    snowflake,
+    sql_server,
+    sqlite,
+)

@@ -1,0 +1,162 @@
+"""Products: named sets of models that recipients subscribe to."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ferry.db import queries
+from ferry.db.models import DataModel, Product
+from ferry.errors import Conflict, InvalidInput
+from ferry.scope import Scope
+from ferry.services import audit
+from ferry.services.lookup import require
+from ferry.services.views import product_view
+
+DEFAULT_PRODUCT = "default"
+ALL_MODELS = "*"
+# A product list containing this name means every product (the SDK examples use it).
+ALL_PRODUCTS = "all"
+
+
+def ensure_default(session: Session, *, environment_id: uuid.UUID) -> None:
+    """Each environment starts with a ``default`` product holding every model."""
+    exists = session.scalar(
+        select(Product.id).where(
+            Product.environment_id == environment_id, Product.product_name == DEFAULT_PRODUCT
+        )
+    )
+    if exists is None:
+        session.add(
+            Product(
+                environment_id=environment_id, product_name=DEFAULT_PRODUCT, models=[ALL_MODELS]
+            )
+        )
+        session.flush()
+
+
+def get(session: Session, *, scope: Scope, product: str | uuid.UUID) -> Product:
+    return require(
+        session, Product, scope=scope, ident=product, kind="product", name_column="product_name"
+    )
+
+
+def list_stmt(*, scope: Scope) -> Select[Product]:
+    return queries.select_in(Product, scope=scope)
+
+
+def _model_names(session: Session, scope: Scope) -> set[str]:
+    return set(
+        session.scalars(
+            select(DataModel.model_name).where(DataModel.environment_id == scope.environment_id)
+        )
+    )
+
+
+def _check_models(session: Session, scope: Scope, models: list[str], field: str) -> list[str]:
+    unique = list(dict.fromkeys(models))
+    unknown = [m for m in unique if m != ALL_MODELS and m not in _model_names(session, scope)]
+    if unknown:
+        raise InvalidInput(f"{field}: unknown model {unknown[0]!r}")
+    return unique
+
+
+def create(session: Session, *, scope: Scope, data: dict[str, Any]) -> Product:
+    name = data["product_name"]
+    if session.scalar(list_stmt(scope=scope).where(Product.product_name == name)) is not None:
+        raise Conflict(f"product_name: a product named {name!r} already exists")
+    product = Product(
+        environment_id=scope.environment_id,
+        product_name=name,
+        models=_check_models(session, scope, data.get("models", []), "product.models"),
+    )
+    session.add(product)
+    session.flush()
+    audit.record(session, scope, "PRODUCT_ADD", resource_id=product.id, obj=product_view(product))
+    return product
+
+
+def update(
+    session: Session, *, scope: Scope, product: str | uuid.UUID, data: dict[str, Any]
+) -> Product:
+    found = get(session, scope=scope, product=product)
+    previous = product_view(found)
+    if "product_name" in data and data["product_name"] != found.product_name:
+        if found.product_name == DEFAULT_PRODUCT:
+            raise InvalidInput("product.product_name: the default product cannot be renamed")
+        clash = session.scalar(
+            list_stmt(scope=scope).where(Product.product_name == data["product_name"])
+        )
+        if clash is not None:
+            raise Conflict(f"product_name: a product named {data['product_name']!r} already exists")
+        found.product_name = data["product_name"]
+    if "models" in data:
+        found.models = _check_models(session, scope, data["models"], "product.models")
+    session.flush()
+    audit.record(
+        session,
+        scope,
+        "PRODUCT_UPDATE",
+        resource_id=found.id,
+        obj=product_view(found),
+        previous=previous,
+    )
+    return found
+
+
+def delete(session: Session, *, scope: Scope, product: str | uuid.UUID) -> None:
+    found = get(session, scope=scope, product=product)
+    if found.product_name == DEFAULT_PRODUCT:
+        raise Conflict("the default product cannot be deleted; change its models instead")
+    previous = product_view(found)
+    session.delete(found)
+    session.flush()
+    audit.record(session, scope, "PRODUCT_DELETE", resource_id=found.id, previous=previous)
+
+
+def check_names(session: Session, *, scope: Scope, names: Iterable[str], field: str) -> list[str]:
+    """Product names given by a client, each checked to exist (``all`` is always fine)."""
+    unique = list(dict.fromkeys(names))
+    wanted = [n for n in unique if n != ALL_PRODUCTS]
+    known = set(
+        session.scalars(
+            select(Product.product_name).where(
+                Product.environment_id == scope.environment_id, Product.product_name.in_(wanted)
+            )
+        )
+    )
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise InvalidInput(f"{field}: unknown product {unknown[0]!r}")
+    return unique
+
+
+def models_of(session: Session, *, scope: Scope, product_names: Iterable[str]) -> list[str]:
+    """The model names a list of products covers, in model creation order."""
+    names = set(product_names)
+    products = session.scalars(list_stmt(scope=scope)).all()
+    chosen = [p for p in products if ALL_PRODUCTS in names or p.product_name in names]
+    wanted = {m for p in chosen for m in p.models}
+    all_models = session.scalars(
+        select(DataModel.model_name)
+        .where(DataModel.environment_id == scope.environment_id)
+        .order_by(DataModel.created_at, DataModel.id)
+    ).all()
+    if ALL_MODELS in wanted:
+        return list(all_models)
+    return [m for m in all_models if m in wanted]
+
+
+def validate(session: Session, *, scope: Scope, product: str) -> dict[str, Any]:
+    """Check that every model a product names exists (POST /products/{name}/validate)."""
+    found = get(session, scope=scope, product=product)
+    _check_models(session, scope, list(found.models), f"product {found.product_name!r} models")
+    return {
+        "product_name": found.product_name,
+        "is_valid": True,
+        "models": models_of(session, scope=scope, product_names=[found.product_name]),
+    }

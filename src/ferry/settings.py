@@ -1,0 +1,78 @@
+"""Every setting Ferry reads, in one place. Nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ApiVersionName = Literal["2022-01-01", "2023-12-01"]
+
+
+class WorkerSettings(BaseModel):
+    """Settings of the transfer workers (``FERRY_WORKER__…``)."""
+
+    concurrency: int = Field(default=2, ge=1, le=256)
+    heartbeat_seconds: int = Field(default=15, ge=1)
+    lease_seconds: int = Field(default=120, ge=10)
+    batch_rows: int = Field(default=50_000, ge=100)
+
+
+class Settings(BaseSettings):
+    """Ferry's configuration, from ``FERRY_*`` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FERRY_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///ferry.db"
+    broker_url: str | None = None
+    secret_key: SecretStr | None = None
+    default_api_version: ApiVersionName = "2023-12-01"
+    base_api_enabled: bool = True
+    # HTTP-date sent in the Sunset header of 2022-01-01 responses while that version is on.
+    base_api_sunset: str = "Wed, 30 Jun 2027 00:00:00 GMT"
+    public_url: str | None = None
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    magic_link_ttl_hours: int = Field(default=168, ge=1)
+    scoped_token_ttl_seconds: int = Field(default=3600, ge=60)
+    log_level: str = "INFO"
+    worker: WorkerSettings = WorkerSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// SQLAlchemy URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        """Embedded mode: SQLite metadata and no external broker (one process does it all)."""
+        return self.is_sqlite and not self.broker_url
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a SQLite URL (None for in-memory or non-SQLite databases)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[-1]
+        if not path or path == ":memory:":
+            return None
+        return Path(path)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Celery workers: thin shells that load ids and call into ``ferry``."""
