@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, SecretStr, StringConstraints
+
+MIN_YEAR, MAX_YEAR = 1, 9998
+
+
+def utc_datetime(value: datetime) -> datetime:
+    """An aware UTC datetime within the years databases store (naive values are UTC)."""
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
 
 
 def _no_control_chars(value: str) -> str:
@@ -45,3 +60,10 @@ Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
 Password = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 # Private keys, service-account JSON as text, wallets: bigger but still bounded.
 BigSecret = Annotated[SecretStr, Field(min_length=1, max_length=262_144)]
+
+# A moment in time from a request: aware, converted to UTC, within storable years.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(utc_datetime)]
+# Seconds since the epoch, within the years a timestamp column can hold.
+EpochSeconds = Annotated[int, Field(ge=0, le=253_402_214_399)]
+# A duration in seconds, up to a century.
+DurationSeconds = Annotated[int, Field(ge=1, le=3_153_600_000)]

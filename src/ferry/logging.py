@@ -8,13 +8,23 @@ import sys
 import structlog
 
 
+def configure_once(level: str = "INFO") -> None:
+    """Configure logging unless the process already did (a library embedding the API)."""
+    if not structlog.is_configured():
+        configure(level)
+
+
 def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False,
+            # Plain tracebacks: rich ones print local variables, which can hold credentials.
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     )
     structlog.configure(
         processors=[

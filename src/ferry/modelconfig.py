@@ -6,14 +6,13 @@ rules that need the live source (columns exist, types fit) in the source connect
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ferry.errors import InvalidInput
-from ferry.fields import LongText, Name
+from ferry.fields import DurationSeconds, EpochSeconds, LongText, Name, UtcDatetime
 from ferry.validation import parse
 
 
@@ -89,8 +88,8 @@ class ModelConfig(BaseModel):
     is_append_only: bool = False
     skip_transfer_source_validation: bool = False
     model_validation_id_in_provider_system: Name | None = None
-    model_validation_start_time_epoch: datetime | None = None
-    model_validation_end_time_epoch: datetime | None = None
+    model_validation_start_time_epoch: UtcDatetime | None = None
+    model_validation_end_time_epoch: UtcDatetime | None = None
     model_validation_tags: (
         dict[
             Annotated[str, StringConstraints(max_length=255)],
@@ -98,8 +97,8 @@ class ModelConfig(BaseModel):
         ]
         | None
     ) = None
-    max_transfer_time_window_seconds: int | None = Field(default=None, ge=60)
-    min_start_time_epoch: int | None = Field(default=None, ge=0)
+    max_transfer_time_window_seconds: DurationSeconds | None = Field(default=None, ge=60)
+    min_start_time_epoch: EpochSeconds | None = None
 
     @property
     def table_name(self) -> str:

@@ -91,6 +91,8 @@ async def read_json(request: Request) -> Any:
         raise InvalidInput(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise InvalidInput("request body is not valid JSON: nested too deeply") from None
 
 
 class VersionedBody:

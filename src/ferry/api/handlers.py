@@ -27,8 +27,14 @@ def _request_id(request: Request) -> str:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(FerryError)
-    async def ferry_error(_request: Request, exc: FerryError) -> JSONResponse:
-        return JSONResponse(failure(exc.message), status_code=exc.http_status)
+    async def ferry_error(request: Request, exc: FerryError) -> JSONResponse:
+        if exc.http_status < 500:
+            return JSONResponse(failure(exc.message), status_code=exc.http_status)
+        request_id = _request_id(request)
+        log.error("server_error", request_id=request_id, error=exc.message, exc_info=exc)
+        return JSONResponse(
+            failure(f"{exc.message} (request id {request_id})"), status_code=exc.http_status
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -70,4 +76,9 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, _exc: Exception) -> JSONResponse:
         request_id = _request_id(request)
         log.exception("unhandled_error", request_id=request_id, path=request.url.path)
-        return JSONResponse(failure(f"internal error (request id {request_id})"), status_code=500)
+        # Starlette runs this handler outside the app's middleware: set the header here too.
+        return JSONResponse(
+            failure(f"internal error (request id {request_id})"),
+            status_code=500,
+            headers={"X-Request-ID": request_id},
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ferry.errors import InvalidInput
 
 MAX_PAGE_SIZE = 100
+MAX_CURSOR_LENGTH = 512
+CURSOR_YEARS = (1970, 9000)
 DEFAULT_PAGE_SIZE = 10
 
 
@@ -38,16 +41,26 @@ class Cursor:
 
     @classmethod
     def decode(cls, raw: str) -> Cursor:
+        refused = InvalidInput(
+            "cursor: is not a cursor this API issued; follow next_url as returned"
+        )
+        # Cursors Ferry issues are ~120 characters; anything far longer is not one of them.
+        if len(raw) > MAX_CURSOR_LENGTH:
+            raise refused
         try:
             payload = json.loads(base64.b64decode(raw, validate=True))
+            if not isinstance(payload, dict):
+                raise refused
             cursor_id = uuid.UUID(str(payload["id"]))
             sort_value = datetime.fromisoformat(str(payload["last_seen_sort_value"]))
-        except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-            raise InvalidInput(
-                "cursor: is not a cursor this API issued; follow next_url as returned"
-            ) from None
+        except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
+            raise refused from None
         if sort_value.tzinfo is None:
             sort_value = sort_value.replace(tzinfo=UTC)
+        # Sort values are creation times: a cursor far outside them was not made here (and
+        # would overflow some databases' date arithmetic).
+        if not CURSOR_YEARS[0] <= sort_value.year <= CURSOR_YEARS[1]:
+            raise refused
         return cls(cursor_id, sort_value)
 
 
@@ -70,7 +83,10 @@ def page_params(request: Request) -> PageParams:
         size = DEFAULT_PAGE_SIZE
     else:
         name = "page_size" if "page_size" in query else "count"
-        if not raw_size.strip().isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
+        # ASCII digits only: str.isdigit() also accepts characters such as "²".
+        if not re.fullmatch(r"[0-9]{1,4}", raw_size.strip()) or not (
+            1 <= int(raw_size) <= MAX_PAGE_SIZE
+        ):
             raise InvalidInput(f"{name}: must be an integer from 1 to {MAX_PAGE_SIZE}")
         size = int(raw_size)
     order = query.get("order", "desc") or "desc"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
 from ferry.errors import InvalidInput
+from ferry.fields import utc_datetime
 
 MAX_LIST_ITEMS = 100
 
@@ -26,12 +28,12 @@ def timestamp(value: str | None, *, name: str) -> datetime | None:
         return None
     raw = value.strip()
     try:
-        if raw.lstrip("-").replace(".", "", 1).isdigit():
+        if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", raw):
             return datetime.fromtimestamp(float(raw), tz=UTC)
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return utc_datetime(parsed)
     except (ValueError, OverflowError, OSError):
         raise InvalidInput(f"{name}: must be an RFC 3339 date-time or unix seconds") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def tag_pairs(value: str | None, *, name: str = "include_tags") -> list[tuple[str, str]] | None:

@@ -57,7 +57,9 @@ def patch_builder(patch: dict[str, Any], *, kind: str, version: ApiVersion) -> C
         if version.is_base:
             flat = flatten(connector.config_model, current or {}, connector.base_renames)
             return parse_config(connector, {**flat, **patch}, kind=kind, version=version)
-        return parse_config(connector, deep_merge(current or {}, patch), kind=kind, version=version)
+        leaves = frozenset(connector.config_model.secret_paths())
+        merged = deep_merge(current or {}, patch, leaves)
+        return parse_config(connector, merged, kind=kind, version=version)
 
     return build
 

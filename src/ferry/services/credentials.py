@@ -86,13 +86,13 @@ def update(
 ) -> RecipientSourceCredential:
     credential = get(session, scope=scope, credential_id=credential_id)
     previous = credential_view(credential)
+    recipient_id, source_id = credential.recipient_id, credential.source_id
     if data.get("recipient_id") is not None:
-        credential.recipient_id = recipients.get(
-            session, scope=scope, recipient_id=data["recipient_id"]
-        ).id
+        recipient_id = recipients.get(session, scope=scope, recipient_id=data["recipient_id"]).id
     if data.get("source_id") is not None:
-        credential.source_id = sources.get(session, scope=scope, source_id=data["source_id"]).id
-    _unique(session, scope, credential.recipient_id, credential.source_id, credential.id)
+        source_id = sources.get(session, scope=scope, source_id=data["source_id"]).id
+    _unique(session, scope, recipient_id, source_id, credential.id)
+    credential.recipient_id, credential.source_id = recipient_id, source_id
     if data.get("username") is not None:
         credential.username = data["username"]
     if data.get("password") is not None:

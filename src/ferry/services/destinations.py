@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ferry.connectors import registry
 from ferry.connectors.base import DestinationConnector
@@ -171,8 +172,9 @@ def create(
         target_key=vendors.target_key(connector, config),
         **{k: data[k] for k in _SETTINGS if data.get(k) is not None},
     )
-    destination.recipient = recipient
-    destination.last_completed_transfer = None
+    # Loaded-state only: assigning the post_update relationship would issue an UPDATE.
+    set_committed_value(destination, "recipient", recipient)
+    set_committed_value(destination, "last_completed_transfer", None)
     _check_target(session, scope, destination)
     session.add(destination)
     session.flush()
@@ -192,6 +194,16 @@ def update(
 ) -> Destination:
     destination = get(session, scope=scope, destination_id=destination_id)
     previous = _audit_view(destination)
+    moving_to = fields.get("recipient_id")
+    provider_id = fields.get("id_in_provider_system")
+    if (moving_to is not None and str(moving_to) != str(destination.recipient_id)) or (
+        provider_id is not None and provider_id != destination.recipient.id_in_provider_system
+    ):
+        field = "recipient_id" if moving_to is not None else "id_in_provider_system"
+        raise InvalidInput(
+            f"destination.{field}: a destination cannot move to another recipient (its data "
+            "belongs to its recipient); create a destination for the other recipient instead"
+        )
     _check_settings(session, scope, fields)
     vendor = fields.get("vendor") or destination.vendor
     if vendor != destination.vendor and build is None:

@@ -20,7 +20,7 @@ from ferry.scope import Scope
 from ferry.services import audit, products, recipients
 from ferry.services.lookup import require
 from ferry.services.secrets import settings_of
-from ferry.services.views import MAGIC_LINK_PREFILL, magic_link_view
+from ferry.services.views import MAGIC_LINK_PREFILL, magic_link_record, magic_link_view
 
 PAGE_PATH = "/magic-link/"
 
@@ -37,11 +37,24 @@ def token_of(session: Session, link: MagicLink) -> str:
     return str(crypto.sealer(settings_of(session)).open(link.sealed_token))
 
 
-def view(session: Session, *, scope: Scope, link: MagicLink, base_url: str) -> dict[str, Any]:
-    recipient = session.get_one(Recipient, link.recipient_id)
-    models = products.models_of(
+def available_models(
+    session: Session, *, scope: Scope, link: MagicLink, recipient: Recipient
+) -> list[str]:
+    return products.models_of(
         session, scope=scope, product_names=link.products or recipient.products
     )
+
+
+def record(session: Session, *, scope: Scope, link: MagicLink) -> dict[str, Any]:
+    """The link as the audit log keeps it."""
+    recipient = session.get_one(Recipient, link.recipient_id)
+    models = available_models(session, scope=scope, link=link, recipient=recipient)
+    return magic_link_record(link, recipient, models)
+
+
+def view(session: Session, *, scope: Scope, link: MagicLink, base_url: str) -> dict[str, Any]:
+    recipient = session.get_one(Recipient, link.recipient_id)
+    models = available_models(session, scope=scope, link=link, recipient=recipient)
     return magic_link_view(link, recipient, base_url + PAGE_PATH + token_of(session, link), models)
 
 
@@ -90,18 +103,19 @@ def create(
     session.add(link)
     session.flush()
     shown = view(session, scope=scope, link=link, base_url=base_url)
-    audit.record(session, scope, "MAGIC_LINK_CREATE", resource_id=link.id, obj=_without_link(shown))
+    audit.record(
+        session,
+        scope,
+        "MAGIC_LINK_CREATE",
+        resource_id=link.id,
+        obj=record(session, scope=scope, link=link),
+    )
     return shown
 
 
-def _without_link(shown: dict[str, Any]) -> dict[str, Any]:
-    # The link itself is a bearer credential: the audit log records that one exists, not it.
-    return {k: v for k, v in shown.items() if k != "link"}
-
-
-def delete(session: Session, *, scope: Scope, link_id: str | uuid.UUID, base_url: str) -> None:
+def delete(session: Session, *, scope: Scope, link_id: str | uuid.UUID) -> None:
     link = get(session, scope=scope, link_id=link_id)
-    previous = _without_link(view(session, scope=scope, link=link, base_url=base_url))
+    previous = record(session, scope=scope, link=link)
     session.delete(link)
     session.flush()
     audit.record(session, scope, "MAGIC_LINK_DELETE", resource_id=link.id, previous=previous)

@@ -100,6 +100,22 @@ def _type_changes(old: ModelConfig, new: ModelConfig) -> list[str]:
     ]
 
 
+def _unique_table(
+    session: Session, scope: Scope, config: ModelConfig, *, exclude: uuid.UUID | None
+) -> None:
+    """Two models writing one destination table would overwrite each other's rows."""
+    wanted = config.table_name.lower()
+    for other in session.scalars(queries.select_in(DataModel, scope=scope)):
+        if other.id == exclude:
+            continue
+        if config_of(other).table_name.lower() == wanted:
+            field = "destination_table_name" if config.destination_table_name else "model_name"
+            raise Conflict(
+                f"model.{field}: model {other.model_name!r} already writes the destination "
+                f"table {config.table_name!r}"
+            )
+
+
 def create(
     session: Session, *, scope: Scope, data: dict[str, Any], skip_validation: bool
 ) -> tuple[DataModel, str]:
@@ -108,6 +124,7 @@ def create(
         list_stmt(session, scope=scope).where(DataModel.model_name == config.model_name)
     ):
         raise Conflict(f"model.model_name: a model named {config.model_name!r} already exists")
+    _unique_table(session, scope, config, exclude=None)
     source = resolve_source(session, scope=scope, config=config)
     note = (
         "model validation was skipped"
@@ -151,6 +168,7 @@ def update(
             "not allowed in prod; add a new column instead (staging allows it, "
             "followed by a full refresh)"
         )
+    _unique_table(session, scope, config, exclude=found.id)
     source = resolve_source(session, scope=scope, config=config)
     note = (
         "model validation was skipped"

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ferry.db import queries
-from ferry.db.models import DataModel, Product
+from ferry.db.models import DataModel, Destination, MagicLink, Product, Recipient
 from ferry.errors import Conflict, InvalidInput
 from ferry.scope import Scope
 from ferry.services import audit
@@ -93,6 +93,7 @@ def update(
         )
         if clash is not None:
             raise Conflict(f"product_name: a product named {data['product_name']!r} already exists")
+        _rename_references(session, scope, found.product_name, data["product_name"])
         found.product_name = data["product_name"]
     if "models" in data:
         found.models = _check_models(session, scope, data["models"], "product.models")
@@ -112,10 +113,43 @@ def delete(session: Session, *, scope: Scope, product: str | uuid.UUID) -> None:
     found = get(session, scope=scope, product=product)
     if found.product_name == DEFAULT_PRODUCT:
         raise Conflict("the default product cannot be deleted; change its models instead")
+    users = _references(session, scope, found.product_name)
+    if users:
+        raise Conflict(
+            f"product {found.product_name!r} is used by {', '.join(users[:5])}"
+            + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+            + "; remove it from them first"
+        )
     previous = product_view(found)
     session.delete(found)
     session.flush()
     audit.record(session, scope, "PRODUCT_DELETE", resource_id=found.id, previous=previous)
+
+
+def _holders(session: Session, scope: Scope) -> list[Recipient | Destination | MagicLink]:
+    """Every object of the environment that names products."""
+    return [
+        *session.scalars(select(Recipient).where(Recipient.environment_id == scope.environment_id)),
+        *session.scalars(
+            select(Destination).where(Destination.environment_id == scope.environment_id)
+        ),
+        *session.scalars(select(MagicLink).where(MagicLink.environment_id == scope.environment_id)),
+    ]
+
+
+def _references(session: Session, scope: Scope, name: str) -> list[str]:
+    return [
+        f"{type(holder).__name__.lower()} {holder.id}"
+        for holder in _holders(session, scope)
+        if name in (holder.products or [])
+    ]
+
+
+def _rename_references(session: Session, scope: Scope, old: str, new: str) -> None:
+    """A renamed product keeps its subscribers: their product lists follow the new name."""
+    for holder in _holders(session, scope):
+        if holder.products and old in holder.products:
+            holder.products = [new if p == old else p for p in holder.products]
 
 
 def check_names(session: Session, *, scope: Scope, names: Iterable[str], field: str) -> list[str]:

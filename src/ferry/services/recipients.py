@@ -9,12 +9,17 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session, selectinload
 
 from ferry.db import queries
-from ferry.db.models import Destination, Recipient
+from ferry.db.models import Destination, MagicLink, Recipient, RecipientSourceCredential
 from ferry.errors import Conflict
 from ferry.scope import Scope
 from ferry.services import audit, products
 from ferry.services.lookup import require
-from ferry.services.views import destination_view, recipient_view
+from ferry.services.views import (
+    credential_view,
+    destination_view,
+    magic_link_record,
+    recipient_view,
+)
 
 
 def get(session: Session, *, scope: Scope, recipient_id: str | uuid.UUID) -> Recipient:
@@ -120,6 +125,36 @@ def delete(session: Session, *, scope: Scope, recipient_id: str | uuid.UUID) -> 
             previous=destination_view(destination, recipient),
         )
         session.delete(destination)
+    for credential in session.scalars(
+        queries.select_in(RecipientSourceCredential, scope=scope).where(
+            RecipientSourceCredential.recipient_id == recipient.id
+        )
+    ):
+        audit.record(
+            session,
+            scope,
+            "RECIPIENT_SOURCE_CREDENTIAL_DELETE",
+            resource_id=credential.id,
+            previous=credential_view(credential),
+        )
+        session.delete(credential)
+    for link in session.scalars(
+        queries.select_in(MagicLink, scope=scope).where(MagicLink.recipient_id == recipient.id)
+    ):
+        audit.record(
+            session,
+            scope,
+            "MAGIC_LINK_DELETE",
+            resource_id=link.id,
+            previous=magic_link_record(
+                link,
+                recipient,
+                products.models_of(
+                    session, scope=scope, product_names=link.products or recipient.products
+                ),
+            ),
+        )
+        session.delete(link)
     previous = recipient_view(recipient)
     session.delete(recipient)
     session.flush()

@@ -12,12 +12,12 @@ from ferry.connectors import registry
 from ferry.connectors.base import SourceConnector
 from ferry.connectors.config import VendorConfig
 from ferry.db import queries
-from ferry.db.models import DataModel, Source
+from ferry.db.models import DataModel, RecipientSourceCredential, Source
 from ferry.errors import Conflict, InvalidInput
 from ferry.scope import Scope
 from ferry.services import audit, vendors
 from ferry.services.lookup import require
-from ferry.services.views import source_view
+from ferry.services.views import credential_view, source_view
 
 
 def get(session: Session, *, scope: Scope, source_id: str | uuid.UUID) -> Source:
@@ -108,6 +108,19 @@ def delete(session: Session, *, scope: Scope, source_id: str | uuid.UUID) -> Non
             f"source {source.name!r} is read by models {', '.join(sorted(users))}; "
             "delete them or point them at another source first"
         )
+    for credential in session.scalars(
+        queries.select_in(RecipientSourceCredential, scope=scope).where(
+            RecipientSourceCredential.source_id == source.id
+        )
+    ):
+        audit.record(
+            session,
+            scope,
+            "RECIPIENT_SOURCE_CREDENTIAL_DELETE",
+            resource_id=credential.id,
+            previous=credential_view(credential),
+        )
+        session.delete(credential)
     previous = source_view(source)
     session.delete(source)
     session.flush()

@@ -159,6 +159,14 @@ def magic_link_view(
     }
 
 
+def magic_link_record(
+    link: MagicLink, recipient: Recipient, available_models: list[str]
+) -> dict[str, Any]:
+    """A magic link as the audit log keeps it: everything but the link, a bearer credential."""
+    shown = magic_link_view(link, recipient, "", available_models)
+    return {k: v for k, v in shown.items() if k != "link"}
+
+
 MAGIC_LINK_PREFILL = (
     "host",
     "bucket_name",

@@ -108,7 +108,7 @@ def update_destination(
             given.vendor
             or destinations.get(session, scope=scope, destination_id=destination_id).vendor
         )
-        patch = given.vendor_patch(vendor)
+        patch = given.vendor_patch(vendor, kind="destination")
     build = patch_builder(patch, kind="destination", version=version) if patch else None
     updated = destinations.update(
         session, scope=scope, destination_id=destination_id, fields=fields, build=build

@@ -63,8 +63,6 @@ def get_magic_link(
 
 
 @router.delete("/{link_id}")
-def delete_magic_link(
-    link_id: uuid.UUID, session: DbSession, scope: ApiScope, base_url: BaseUrl
-) -> dict[str, Any]:
-    magic_links.delete(session, scope=scope, link_id=link_id, base_url=base_url)
+def delete_magic_link(link_id: uuid.UUID, session: DbSession, scope: ApiScope) -> dict[str, Any]:
+    magic_links.delete(session, scope=scope, link_id=link_id)
     return ok({}, "magic link deleted")

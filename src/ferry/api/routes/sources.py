@@ -86,7 +86,7 @@ def update_source(
         patch = flat_part(given, SourceCommon)
     else:
         vendor = given.vendor or sources.get(session, scope=scope, source_id=source_id).vendor
-        patch = given.vendor_patch(vendor)
+        patch = given.vendor_patch(vendor, kind="source")
     build = patch_builder(patch, kind="source", version=version) if patch else None
     updated = sources.update(session, scope=scope, source_id=source_id, fields=fields, build=build)
     return ok({"source": render.source(updated, version)}, "source updated")

@@ -45,7 +45,12 @@ class DestinationPatchCommon(DestinationSettings):
 if TYPE_CHECKING:  # mypy sees the bases; at run time the models come from the registry
     DestinationIn = VendoredIn
     DestinationPatch = VendoredPatch
+    DestinationTestIn = VendoredIn
 else:
+    # A connection test needs the vendor object; a name or recipient is optional.
+    DestinationTestIn = vendored_create(
+        "DestinationTestIn", DestinationPatchCommon, registry.destinations()
+    )
     DestinationIn = vendored_create("DestinationIn", DestinationCommon, registry.destinations())
     DestinationPatch = vendored_patch(
         "DestinationPatch", DestinationPatchCommon, registry.destinations()
@@ -75,4 +80,12 @@ class DestinationUpdate(Input):
 
 
 class DestinationUpdateBase(Input):
+    destination: DestinationPatchBase
+
+
+class DestinationTest(Input):
+    destination: DestinationTestIn
+
+
+class DestinationTestBase(Input):
     destination: DestinationPatchBase

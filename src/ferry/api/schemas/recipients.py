@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from ferry.api.schemas.common import Input, NameList
-from ferry.fields import Name
+from ferry.fields import EpochSeconds, Name
 
 
 class RecipientIn(Input):
     name: Name | None = None
     id_in_provider_system: Name
     products: NameList | None = None
-    default_full_refresh_min_start_time_epoch: int | None = Field(default=None, ge=0)
+    default_full_refresh_min_start_time_epoch: EpochSeconds | None = None
 
 
 class RecipientInBase(RecipientIn):
@@ -24,7 +24,7 @@ class RecipientPatch(Input):
     name: Name | None = None
     id_in_provider_system: Name | None = None
     products: NameList | None = None
-    default_full_refresh_min_start_time_epoch: int | None = Field(default=None, ge=0)
+    default_full_refresh_min_start_time_epoch: EpochSeconds | None = None
 
 
 class RecipientPatchBase(RecipientPatch):

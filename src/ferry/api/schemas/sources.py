@@ -29,7 +29,9 @@ class SourcePatchCommon(Input):
 if TYPE_CHECKING:  # mypy sees the bases; at run time the models come from the registry
     SourceIn = VendoredIn
     SourcePatch = VendoredPatch
+    SourceTestIn = VendoredIn
 else:
+    SourceTestIn = vendored_create("SourceTestIn", SourcePatchCommon, registry.sources())
     SourceIn = vendored_create("SourceIn", SourceCommon, registry.sources())
     SourcePatch = vendored_patch("SourcePatch", SourcePatchCommon, registry.sources())
 
@@ -57,4 +59,12 @@ class SourceUpdate(Input):
 
 
 class SourceUpdateBase(Input):
+    source: SourcePatchBase
+
+
+class SourceTest(Input):
+    source: SourceTestIn
+
+
+class SourceTestBase(Input):
     source: SourcePatchBase

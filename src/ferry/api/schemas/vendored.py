@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from ferry.api.schemas.common import Input
 from ferry.connectors.base import Connector
 from ferry.connectors.config import VendorConfig
+from ferry.errors import InvalidInput
 from ferry.fields import Port, PublicKey, Short
 
 
@@ -67,7 +68,15 @@ class VendoredPatch(Input):
         vendor: str | None
         name: str | None
 
-    def vendor_patch(self, vendor: str) -> dict[str, Any] | None:
+    def vendor_patch(self, vendor: str, *, kind: str) -> dict[str, Any] | None:
+        """The partial object of ``vendor``; another vendor's object is a mistake, not noise."""
+        others = sorted(
+            k
+            for k in _vendor_keys(type(self))
+            if k != vendor and getattr(self, k, None) is not None
+        )
+        if others:
+            raise InvalidInput(f"{kind}.{others[0]}: does not match vendor {vendor!r}")
         patch: dict[str, Any] | None = getattr(self, vendor, None)
         return patch
 
