@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from cryptography.fernet import Fernet
 
 from ferry import crypto
+from ferry.cli_transfers import app as transfers_app
 from ferry.errors import ConfigurationError, FerryError
 from ferry.settings import Settings
+
+if TYPE_CHECKING:
+    from ferry.runtime import Runtime
+
+if TYPE_CHECKING:
+    from ferry.runtime import Runtime
 
 app = typer.Typer(
     help="Ferry: hand each customer its own data, in its own warehouse.",
@@ -21,22 +29,23 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys and the secret key.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(transfers_app, name="transfers")
 
 OPENAPI_DIR = Path(__file__).resolve().parents[2] / "openapi"
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
     from ferry.logging import configure
 
     try:
         settings = Settings()
     except ValueError as exc:
-        _fail(f"invalid settings: {exc}")
+        fail(f"invalid settings: {exc}")
     configure(settings.log_level)
     return settings
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code=1)
 
@@ -52,9 +61,29 @@ def _ready_database(settings: Settings) -> None:
     engine = make_engine(settings)
     try:
         if migrate.pending(settings, engine):
-            _fail("the metadata database is not at the latest migration; run `ferry migrate`")
+            fail("the metadata database is not at the latest migration; run `ferry migrate`")
     finally:
         engine.dispose()
+
+
+def prepare(settings: Settings) -> None:
+    try:
+        crypto.keys_from_settings(settings)
+        _ready_database(settings)
+    except ConfigurationError as exc:
+        fail(exc.message)
+
+
+def build_runtime(settings: Settings) -> tuple[Runtime, Any]:
+    """This process's runtime and Celery app; committed jobs go out through Celery."""
+    from ferry import runtime
+    from workers.app import make_celery, sender
+
+    current = runtime.Runtime.build(settings)
+    runtime.install(current)
+    celery = make_celery(settings)
+    current.send_jobs_with(sender(celery))
+    return current, celery
 
 
 @app.command()
@@ -62,19 +91,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Run the API server (and, with no broker configured, an embedded worker)."""
+    """Run the API server; with no broker configured, a worker and the scheduler run inside it."""
     import uvicorn
 
     from ferry.api.app import create_app
+    from workers import app as celery_app
+    from workers import scheduler
 
-    settings = _settings()
-    try:
-        crypto.keys_from_settings(settings)
-        _ready_database(settings)
-    except ConfigurationError as exc:
-        _fail(exc.message)
+    settings = load_settings()
+    prepare(settings)
+    current, celery = build_runtime(settings)
+    if settings.broker_url is None:
+        celery_app.start_embedded(celery, concurrency=settings.worker.concurrency)
+        scheduler.start_embedded(current, threading.Event())
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, current),
         host=host,
         port=port,
         proxy_headers=True,
@@ -84,11 +115,49 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Run a transfer worker (needs FERRY_BROKER_URL; scale out by starting more)."""
+    import socket
+
+    from workers import app as celery_app
+
+    settings = load_settings()
+    if settings.broker_url is None:
+        fail(
+            "FERRY_BROKER_URL is not set: `ferry serve` runs an embedded worker; set a broker "
+            "(redis://…) to run workers apart"
+        )
+    prepare(settings)
+    _, celery = build_runtime(settings)
+    celery_app.worker(
+        celery, concurrency=settings.worker.concurrency, hostname=f"ferry@{socket.gethostname()}"
+    ).start()
+
+
+@app.command()
+def scheduler(
+    interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 15.0,
+) -> None:
+    """Start due transfers and recover lost ones (one is enough; a second is harmless)."""
+    import signal
+
+    from workers import scheduler as loop
+
+    settings = load_settings()
+    prepare(settings)
+    current, _ = build_runtime(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    loop.run_forever(current, stop, interval=interval)
+
+
+@app.command()
 def migrate() -> None:
     """Bring the metadata database to the latest schema (Alembic upgrade head)."""
     from ferry.db import migrate as migrations
 
-    settings = _settings()
+    settings = load_settings()
     migrations.upgrade(settings)
     typer.echo("metadata database is up to date", err=True)
 
@@ -103,7 +172,7 @@ def keys_create(
     from ferry.db.engine import make_engine, make_sessionmaker, session_scope
     from ferry.services import organizations
 
-    settings = _settings()
+    settings = load_settings()
     try:
         _ready_database(settings)
         engine = make_engine(settings)
@@ -111,7 +180,7 @@ def keys_create(
             key = organizations.create_api_key(session, org_name=org, environment=env, name=name)
         engine.dispose()
     except FerryError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     sys.stdout.write(key + "\n")
 
 
@@ -121,13 +190,13 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The API key to revoke."
     from ferry.db.engine import make_engine, make_sessionmaker, session_scope
     from ferry.services import organizations
 
-    settings = _settings()
+    settings = load_settings()
     engine = make_engine(settings)
     with session_scope(make_sessionmaker(engine, settings)) as session:
         revoked = organizations.revoke_api_key(session, api_key=key)
     engine.dispose()
     if not revoked:
-        _fail("no such active key")
+        fail("no such active key")
     typer.echo("key revoked", err=True)
 
 
@@ -158,7 +227,7 @@ def openapi(
             directory.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     if stale:
-        _fail(f"openapi documents are stale: {', '.join(stale)}; run `ferry openapi`")
+        fail(f"openapi documents are stale: {', '.join(stale)}; run `ferry openapi`")
     typer.echo("openapi documents are current" if check else f"wrote {directory}", err=True)
 
 

@@ -19,6 +19,8 @@ class WorkerSettings(BaseModel):
     heartbeat_seconds: int = Field(default=15, ge=1)
     lease_seconds: int = Field(default=120, ge=10)
     batch_rows: int = Field(default=50_000, ge=100)
+    # Attempts of a transfer whose every model failed for a reason worth retrying.
+    max_attempts: int = Field(default=5, ge=1, le=50)
 
 
 class Settings(BaseSettings):

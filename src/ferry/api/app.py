@@ -12,6 +12,7 @@ from ferry.api import handlers
 from ferry.api.middleware import FerryMiddleware
 from ferry.api.openapi import build_openapi
 from ferry.api.routes import (
+    connections,
     credentials,
     destinations,
     logs,
@@ -26,7 +27,8 @@ from ferry.api.routes import (
     webhooks,
 )
 from ferry.api.versions import ApiVersion
-from ferry.db.engine import make_engine, make_sessionmaker
+from ferry.logging import configure_once
+from ferry.runtime import Runtime
 from ferry.settings import Settings
 
 ROUTERS = (
@@ -41,18 +43,22 @@ ROUTERS = (
     magic_links.router,
     webhooks.router,
     logs.router,
+    connections.router,
     public.router,
 )
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The API; ``runtime`` shares this process's engine and job sender with the app."""
     app = FastAPI(
         title="Ferry", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
     )
-    engine = make_engine(settings)
+    configure_once(settings.log_level)
+    runtime = runtime or Runtime.build(settings)
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine, settings)
+    app.state.runtime = runtime
+    app.state.engine = runtime.engine
+    app.state.sessionmaker = runtime.sessions
     app.state.openapi = {}
     for router in ROUTERS:
         app.include_router(router)

@@ -1,13 +1,22 @@
-"""What every source and destination connector is: a vendor, a config shape, capabilities."""
+"""What every source and destination connector is: a vendor, a config shape, and the few verbs
+the transfer engine uses (``check``, ``columns``, ``read``, ``write``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
 
 from ferry.connectors.config import VendorConfig
+from ferry.connectors.types import TableSpec
 from ferry.errors import ConnectorError
-from ferry.modelconfig import ModelConfig
+from ferry.modelconfig import DataType, ModelConfig
+
+DEFAULT_LOOKBACK = timedelta(minutes=5)
 
 
 class Connector:
@@ -18,12 +27,13 @@ class Connector:
     config_model: ClassVar[type[VendorConfig]]
     # Field renames of the 2022-01-01 (flat) API: canonical field name → base name.
     base_renames: ClassVar[Mapping[str, str]] = {}
-    # False until this build can really connect; the API still accepts the full shape.
+    # False when this build cannot connect to the vendor; the API still accepts its shape.
     available: ClassVar[bool] = False
     docs_url: ClassVar[str | None] = None
 
-    def __init__(self, config: VendorConfig) -> None:
+    def __init__(self, config: VendorConfig, *, context: ConnectorContext | None = None) -> None:
         self.config = config
+        self.context = context or ConnectorContext()
 
     def check(self) -> None:
         """Connect and verify permissions; raise ConnectorError with the reason if it fails."""
@@ -32,20 +42,144 @@ class Connector:
     @classmethod
     def unavailable(cls) -> ConnectorError:
         return ConnectorError(
-            f"the {cls.display_name} ({cls.vendor}) connector is not available in this build; "
-            "the configuration is stored and will be used once a connector exists",
+            f"this build of Ferry cannot connect to {cls.display_name} ({cls.vendor}); the "
+            "configuration is accepted and stored, but tests and transfers fail until a "
+            "connector for it is installed",
             error_code="PRQL-UNAVAILABLE",
             title="Connector not available in this build",
             blame="host",
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What a connector may need beyond its config: private keys Ferry holds for it (SFTP,
+    SSH tunnels), keyed by the public key they belong to."""
+
+    private_keys: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceColumn:
+    """A column as the source describes it."""
+
+    name: str
+    type_name: str
+    # The Ferry data types this source type can be read as.
+    data_types: frozenset[DataType]
+    precision: int | None = None
+    scale: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which rows to read, by their last-modified value."""
+
+    since: datetime | None = None  # last_modified >= since (None: from the beginning)
+    until: datetime | None = None  # last_modified < until (None: up to now)
+    # Rows whose last-modified value is NULL cannot be placed in time: they are read on every
+    # transfer, so none is ever silently left behind.
+    include_null: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    model: ModelConfig
+    table: TableSpec
+    tenant: str
+    window: Window
+    batch_rows: int = 50_000
+    # Template values for a custom source_query ({{.LastModifiedAtEpoch}}…).
+    template: Mapping[str, Any] = field(default_factory=dict)
+
+
 class SourceConnector(Connector):
     """A provider database that models are read from."""
 
-    def validate_model(self, model: ModelConfig) -> None:  # noqa: ARG002 - overridden by connectors
-        """Check a model against the live source (table, columns, types, tenant column)."""
+    # Re-read window below the watermark, for rows committed late with an older timestamp.
+    lookback: ClassVar[timedelta] = DEFAULT_LOOKBACK
+
+    def columns(self, model: ModelConfig) -> dict[str, SourceColumn]:
+        """The columns of the model's table (or query), by source name."""
         raise self.unavailable()
+
+    def validate_model(self, model: ModelConfig) -> None:
+        """Check a model against the live source: table, columns, types, tenant column."""
+        found = self.columns(model)
+        problems = []
+        if model.organization_column not in found:
+            problems.append(
+                f"organization_column {model.organization_column!r} is not a column "
+                f"of {model.source_table}"
+            )
+        for column in model.columns:
+            source = found.get(column.name_in_source)
+            if source is None:
+                problems.append(
+                    f"column {column.name_in_source!r} does not exist in {model.source_table}"
+                )
+            elif column.data_type.canonical not in source.data_types:
+                accepted = ", ".join(sorted(t.value for t in source.data_types)) or "none"
+                problems.append(
+                    f"column {column.name_in_source!r} is {source.type_name} in the "
+                    f"source, which cannot be read as {column.data_type.value} "
+                    f"(it can be: {accepted})"
+                )
+        if problems:
+            raise ConnectorError(
+                "; ".join(problems),
+                error_code="PRQL-MODEL",
+                title="Model does not match the source",
+                blame="first_party",
+            )
+
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
+        """The tenant's rows in the window, ordered by (last_modified, key), in batches whose
+        columns carry the destination names."""
+        raise self.unavailable()
+
+    def horizon(self) -> datetime | None:
+        """The start of the oldest transaction still open on the source, if it can tell: rows
+        such a transaction writes may carry a timestamp older than rows already read."""
+        return None
+
+
+# --- destinations ----------------------------------------------------------------------------
+
+
+class WriteMode(StrEnum):
+    UPSERT = "upsert"  # merge the rows into the table by primary key
+    REPLACE = "replace"  # full refresh: build the table anew out of sight, swap it in at once
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    transactional_ddl: bool
+    native_upsert: bool
+    max_identifier_length: int
+    bulk_load: Literal["copy", "load_data", "executemany", "arrow", "parquet", "csv"]
+    # Object storage and file drops keep every file: no merge, duplicates possible.
+    append_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    transfer_id: str
+    model_id: str
+    # The moment the source was read: recorded in _transfer_status as transfer_last_updated_at.
+    status_time: datetime
+    is_full_refresh: bool = False
+
+
+@dataclass(slots=True)
+class WriteResult:
+    rows: int = 0
+    changed: int = 0
+    bytes: int = 0
+    files: list[str] = field(default_factory=list)
 
 
 class DestinationConnector(Connector):
@@ -53,3 +187,19 @@ class DestinationConnector(Connector):
 
     # Dotted config paths naming the place written to; two recipients never share one.
     target_fields: ClassVar[tuple[str, ...]] = ()
+    capabilities: ClassVar[Capabilities]
+
+    def has_table(self, table: TableSpec) -> bool:
+        """Whether the model's table exists (a dropped table is backfilled, not resumed)."""
+        raise self.unavailable()
+
+    def write(
+        self,
+        table: TableSpec,
+        batches: Iterator[pa.RecordBatch],
+        *,
+        mode: WriteMode,
+        context: WriteContext,
+    ) -> WriteResult:
+        """Land the batches and record the model in ``_transfer_status``, all or nothing."""
+        raise self.unavailable()

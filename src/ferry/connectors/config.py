@@ -125,12 +125,22 @@ def deep_copy(value: Any) -> Any:
     return value
 
 
-def deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge a partial object into a full one: nested objects merge, everything else replaces."""
+def deep_merge(
+    base: dict[str, Any],
+    patch: Mapping[str, Any],
+    leaves: frozenset[SecretPath] = frozenset(),
+    _at: SecretPath = (),
+) -> dict[str, Any]:
+    """Merge a partial object into a full one: nested objects merge, everything else replaces.
+
+    Paths in ``leaves`` are values, not objects to merge into (a service-account key is a whole
+    JSON document: half of a new key over half of the old one would be neither).
+    """
     merged: dict[str, Any] = deep_copy(base)
     for key, value in patch.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+        here = (*_at, key)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict) and here not in leaves:
+            merged[key] = deep_merge(merged[key], value, leaves, here)
         else:
             merged[key] = deep_copy(value)
     return merged

@@ -87,6 +87,8 @@ def request(
         raise InvalidInput("end_transfer_window_at: must be later than start_transfer_window_at")
     if end is not None and end > utcnow():
         raise InvalidInput("end_transfer_window_at: must not be in the future")
+    if start is not None and start > utcnow():
+        raise InvalidInput("start_transfer_window_at: must not be in the future")
     active = active_for(session, destination_id=destination.id)
     if active is not None:
         return active, False

@@ -1,13 +1,47 @@
-"""PostgreSQL and Aurora PostgreSQL destinations."""
+"""PostgreSQL and Aurora PostgreSQL destinations.
+
+Rows are bulk-loaded with binary COPY (ADBC ingest) into a temporary staging table, then merged
+into the typed table with ``INSERT … ON CONFLICT`` in the same transaction as the
+``_transfer_status`` row: readers see all of a model's changes or none. DDL is transactional
+here, so a full refresh builds the new table and swaps it in inside that same transaction.
+
+Type mapping: string → text, bytes → bytea, boolean → boolean, integer → integer,
+bigint → bigint, decimal → numeric(p, s) when the source declares a precision, else numeric
+(exact, any precision), float → double precision, date → date, timestamp → timestamptz,
+json → jsonb.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+import adbc_driver_manager
+import pyarrow as pa
 from pydantic import Field
 
-from ferry.connectors.base import DestinationConnector
+from ferry.connectors import postgres
+from ferry.connectors.base import Capabilities, WriteContext
 from ferry.connectors.registry import register_destination
 from ferry.connectors.shapes.postgres import PostgresConnection
+from ferry.connectors.sql import STATUS_TABLE, Cursor, Feed, SqlDestination
+from ferry.connectors.types import ColumnSpec, TableSpec
 from ferry.fields import Short
+from ferry.modelconfig import DataType
+
+TYPES = {
+    DataType.STRING: "text",
+    DataType.BYTES: "bytea",
+    DataType.BOOLEAN: "boolean",
+    DataType.INTEGER: "integer",
+    DataType.BIGINT: "bigint",
+    DataType.FLOAT: "double precision",
+    DataType.DATE: "date",
+    DataType.TIMESTAMP: "timestamp with time zone",
+    DataType.JSON: "jsonb",
+}
 
 
 class PostgresDestinationConfig(PostgresConnection):
@@ -17,11 +51,137 @@ class PostgresDestinationConfig(PostgresConnection):
     use_ssh_tunnel: bool
 
 
-class PostgresFamilyDestination(DestinationConnector):
+class PostgresFamilyDestination(SqlDestination):
     """A PostgreSQL-compatible destination."""
 
     config_model = PostgresDestinationConfig
     target_fields = ("host", "port", "database", "schema")
+    available = True
+    capabilities = Capabilities(
+        transactional_ddl=True, native_upsert=True, max_identifier_length=63, bulk_load="copy"
+    )
+
+    def schema_name(self) -> str:
+        return str(self.config.public_view()["schema"])
+
+    def connect(self) -> AbstractContextManager[tuple[Any, Any]]:
+        return postgres.connect(self.config)
+
+    def column_type(self, column: ColumnSpec) -> str:
+        if column.data_type is DataType.DECIMAL:
+            if column.precision:
+                return f"numeric({column.precision},{column.scale or 0})"
+            return "numeric"
+        return TYPES[column.data_type]
+
+    def check(self) -> None:
+        """Connect, then prove the user can create the schema and a table in it (rolled back)."""
+        with self.connect() as (_, cursor):
+            self.ensure_schema(cursor)
+            probe = self.table_name("_ferry_connection_check")
+            cursor.execute(f"CREATE TABLE {probe} (id integer)")
+            cursor.execute(f"DROP TABLE {probe}")
+
+    def existing_columns(self, cursor: Cursor, name: str) -> dict[str, str] | None:
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_schema = {self.literal(self.schema_name())} "
+            f"AND table_name = {self.literal(name)}"
+        )
+        rows = cursor.fetchall()
+        return {str(n): str(t) for n, t in rows} if rows else None
+
+    def describe(self, cursor: Cursor, name: str, table: TableSpec) -> None:
+        if table.description:
+            cursor.execute(
+                f"COMMENT ON TABLE {self.table_name(name)} IS {self.literal(table.description)}"
+            )
+        for column in table.columns:
+            if column.description:
+                cursor.execute(
+                    f"COMMENT ON COLUMN {self.table_name(name)}."
+                    f"{self.quote(column.name)} IS {self.literal(column.description)}"
+                )
+
+    def stage(
+        self, cursor: Any, table: TableSpec, batches: Iterator[pa.RecordBatch], staging: str
+    ) -> tuple[int, int]:
+        feed = Feed(batches)
+        reader = pa.RecordBatchReader.from_batches(table.arrow_schema(), iter(feed))
+        try:
+            rows = cursor.adbc_ingest(staging, reader, mode="create", temporary=True)
+        except adbc_driver_manager.Error:
+            feed.reraise()
+            raise
+        return int(rows), feed.bytes
+
+    def _deduplicated(self, table: TableSpec, staging: str) -> str:
+        """Staging rows, one per key (the newest), cast to the table's types. ON CONFLICT
+        cannot update one row twice, and a source's declared key may repeat."""
+        q = self.quote
+        keys = ", ".join(q(c.name) for c in table.key)
+        casts = ", ".join(f"{q(c.name)}::{self.column_type(c)}" for c in table.columns)
+        newest = q(table.last_modified.name)
+        return (
+            f"SELECT DISTINCT ON ({keys}) {casts} FROM {q(staging)} "
+            f"ORDER BY {keys}, {newest} DESC NULLS LAST"
+        )
+
+    def merge(self, cursor: Cursor, table: TableSpec, staging: str) -> int:
+        q = self.quote
+        columns = ", ".join(q(c.name) for c in table.columns)
+        keys = ", ".join(q(c.name) for c in table.key)
+        values = [c for c in table.columns if not c.is_primary_key]
+        if values:
+            sets = ", ".join(f"{q(c.name)} = EXCLUDED.{q(c.name)}" for c in values)
+            old = ", ".join(f"target.{q(c.name)}" for c in values)
+            new = ", ".join(f"EXCLUDED.{q(c.name)}" for c in values)
+            # Only rows that really change are rewritten and counted.
+            action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+            if len(values) == 1:
+                action = (
+                    f"DO UPDATE SET {sets} WHERE target.{q(values[0].name)} IS DISTINCT "
+                    f"FROM EXCLUDED.{q(values[0].name)}"
+                )
+        else:
+            action = "DO NOTHING"
+        cursor.execute(
+            f"INSERT INTO {self.table_name(table.name)} AS target ({columns}) "
+            f"{self._deduplicated(table, staging)} ON CONFLICT ({keys}) {action}"
+        )
+        changed = max(cursor.rowcount, 0)
+        # Pooled sessions outlive the transaction: temporary tables must not pile up.
+        cursor.execute(f"DROP TABLE {self.quote(staging)}")
+        return changed
+
+    def replace(self, cursor: Cursor, table: TableSpec, staging: str, context: WriteContext) -> int:
+        suffix = context.transfer_id.replace("-", "")[:12]
+        fresh = self.fit_identifier(f"_ferry_new_{suffix}_{table.name}")
+        constraint = self.fit_identifier(f"_ferry_{suffix}_pkey")
+        cursor.execute(self.create_table_sql(fresh, table, constraint=constraint))
+        columns = ", ".join(self.quote(c.name) for c in table.columns)
+        cursor.execute(
+            f"INSERT INTO {self.table_name(fresh)} ({columns}) {self._deduplicated(table, staging)}"
+        )
+        rows = max(cursor.rowcount, 0)
+        cursor.execute(f"DROP TABLE {self.quote(staging)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {self.table_name(table.name)}")
+        cursor.execute(f"ALTER TABLE {self.table_name(fresh)} RENAME TO {self.quote(table.name)}")
+        cursor.execute(
+            f"ALTER TABLE {self.table_name(table.name)} RENAME CONSTRAINT "
+            f"{self.quote(constraint)} TO {self.quote(self.key_constraint(table.name))}"
+        )
+        self.describe(cursor, table.name, table)
+        return rows
+
+    def record_status(self, cursor: Cursor, model_name: str, when: datetime) -> None:
+        cursor.execute(
+            f"INSERT INTO {self.table_name(STATUS_TABLE)} "
+            "(data_model_name, transfer_last_updated_at) "
+            f"VALUES ({self.literal(model_name)}, {self.literal(when)}::timestamptz) "
+            "ON CONFLICT (data_model_name) DO UPDATE "
+            "SET transfer_last_updated_at = EXCLUDED.transfer_last_updated_at"
+        )
 
 
 @register_destination

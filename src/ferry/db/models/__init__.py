@@ -7,7 +7,9 @@ from ferry.db.models.magic_link import MagicLink
 from ferry.db.models.organization import ApiKey, Environment, EnvironmentKind, Organization
 from ferry.db.models.recipient import Recipient
 from ferry.db.models.source import RecipientSourceCredential, Source
+from ferry.db.models.ssh_key import SshKey
 from ferry.db.models.transfer import ACTIVE_STATUSES, Transfer, TransferStatus
+from ferry.db.models.watermark import Watermark
 from ferry.db.models.webhook import Webhook
 
 __all__ = [
@@ -24,7 +26,9 @@ __all__ = [
     "Recipient",
     "RecipientSourceCredential",
     "Source",
+    "SshKey",
     "Transfer",
     "TransferStatus",
+    "Watermark",
     "Webhook",
 ]

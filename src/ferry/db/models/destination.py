@@ -42,6 +42,11 @@ class Destination(IdMixin, TimestampMixin, Base):
     max_concurrent_transfers: Mapped[int] = mapped_column(default=1)
     max_concurrent_queries_per_transfer: Mapped[int] = mapped_column(default=1)
     last_successful_transfer_ended_at: Mapped[datetime | None]
+    # The running transfer's lease: one transfer at a time, and a dead worker's lease expires.
+    lease_holder: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None]
+    # The schedule slot the scheduler last started a transfer for (see transfer.schedule).
+    last_scheduled_at: Mapped[datetime | None]
     last_completed_transfer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("transfer.id", ondelete="SET NULL", use_alter=True)
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ferry.db.base import Base, IdMixin, JSONDoc, utcnow
@@ -37,6 +37,15 @@ class Transfer(IdMixin, Base):
         Index("ix_transfer_page", "environment_id", "submitted_at", "id"),
         Index("ix_transfer_destination_page", "destination_id", "submitted_at", "id"),
         Index("ix_transfer_destination_status", "destination_id", "status"),
+        # At most one PENDING or RUNNING transfer per destination, whatever races.
+        Index(
+            "uq_transfer_active_destination",
+            "destination_id",
+            unique=True,
+            postgresql_where=text("status IN ('PENDING', 'RUNNING')"),
+            sqlite_where=text("status IN ('PENDING', 'RUNNING')"),
+        ),
+        Index("ix_transfer_status_submitted", "status", "submitted_at"),
     )
 
     environment_id: Mapped[uuid.UUID] = mapped_column(
@@ -66,4 +75,11 @@ class Transfer(IdMixin, Base):
     models_snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     cancel_requested_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(255))
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The transfer this one retries, when an earlier one was orphaned.
+    retry_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("transfer.id", ondelete="SET NULL")
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,313 @@
+"""What PostgreSQL sources and destinations share: connecting (ADBC, Arrow-native binary COPY),
+type names, and turning driver errors into user-facing ones."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import quote
+
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as adbc_pg
+
+from ferry.connectors.config import VendorConfig
+from ferry.connectors.pool import Pool
+from ferry.errors import ConnectorError
+from ferry.modelconfig import DataType
+
+DEFAULT_TIMEOUT_SECONDS = 10
+# Bytes per record batch read from PostgreSQL; bounds the reader's memory.
+BATCH_BYTES = 16 * 1024 * 1024
+
+# PostgreSQL type → the Ferry types it can be read as.
+READABLE: dict[str, frozenset[DataType]] = {}
+
+
+def _readable(types: str, *data_types: DataType) -> None:
+    for name in types.split(","):
+        READABLE[name.strip()] = frozenset(data_types)
+
+
+_S, _J = DataType.STRING, DataType.JSON
+_readable("text, character varying, character, varchar, char, bpchar, citext, name", _S, _J)
+_readable(
+    "uuid, inet, cidr, macaddr, interval, time without time zone, "
+    "time with time zone, money, xml, tsvector, bit, bit varying, USER-DEFINED, ARRAY",
+    _S,
+)
+_readable("json, jsonb", _J, _S)
+_readable("bytea", DataType.BYTES)
+_readable("boolean", DataType.BOOLEAN, _S)
+_readable(
+    "smallint, integer", DataType.INTEGER, DataType.BIGINT, DataType.DECIMAL, DataType.FLOAT, _S
+)
+_readable("bigint", DataType.BIGINT, DataType.DECIMAL, DataType.FLOAT, _S)
+_readable("numeric", DataType.DECIMAL, DataType.FLOAT, _S)
+_readable("real, double precision", DataType.FLOAT, DataType.DECIMAL, _S)
+_readable("date", DataType.DATE, DataType.TIMESTAMP, _S)
+_readable("timestamp without time zone, timestamp with time zone", DataType.TIMESTAMP, _S)
+
+# Short type names (Arrow field metadata of query results) → information_schema names.
+LONG_NAMES = {
+    "int2": "smallint",
+    "int4": "integer",
+    "int8": "bigint",
+    "float4": "real",
+    "float8": "double precision",
+    "bool": "boolean",
+    "varchar": "character varying",
+    "bpchar": "character",
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "timetz": "time with time zone",
+    "time": "time without time zone",
+}
+
+
+def _conninfo_value(value: object) -> str:
+    """A libpq keyword/value: quoted, with backslashes and quotes escaped."""
+    text = str(value)
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def conninfo(config: VendorConfig, database: str | None = None) -> str:
+    """A libpq keyword/value connection string.
+
+    Not a URI: libpq repeats a URI it cannot parse in its error message, password included,
+    while keyword/value strings are quoted field by field and never echoed.
+    """
+    values = config.reveal()
+    auth = values.get("password_auth") or {}
+    options = {
+        "host": values["host"],
+        "port": values["port"],
+        "dbname": database or values["database"],
+        "user": auth.get("username", ""),
+        "password": auth.get("password", ""),
+        # SSL unless the config turns it off: credentials never cross a network in clear.
+        "sslmode": "disable" if values.get("disable_ssl") else "require",
+        "connect_timeout": values.get("connection_timeout_in_seconds") or DEFAULT_TIMEOUT_SECONDS,
+        "application_name": "ferry",
+    }
+    return " ".join(f"{key}={_conninfo_value(value)}" for key, value in options.items())
+
+
+POOL = Pool()
+
+
+def _close(connection: Any) -> None:
+    with suppress(adbc_driver_manager.Error):
+        connection.close()
+
+
+def _alive(connection: Any) -> bool:
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+        connection.rollback()
+    except adbc_driver_manager.Error:
+        return False
+    return True
+
+
+def _open(config: VendorConfig, key: str) -> Any:
+    try:
+        connection = adbc_pg.connect(key)
+    except adbc_driver_manager.Error as exc:
+        raise classify(exc, config) from None
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.execute("SET standard_conforming_strings = on")
+        cursor.close()
+        # Session settings done; each use starts a clean transaction (SET TRANSACTION must
+        # come first in one).
+        connection.commit()
+    except adbc_driver_manager.Error as exc:
+        _close(connection)
+        raise classify(exc, config) from None
+    return connection
+
+
+@contextmanager
+def connect(config: VendorConfig) -> Iterator[tuple[Any, Any]]:
+    """(connection, cursor) with a transaction begun; rolled back unless committed.
+
+    Connections come from, and return to, a per-process pool keyed by the full connection
+    string; one that saw any error is closed instead.
+    """
+    if config.reveal().get("use_ssh_tunnel"):
+        raise ConnectorError(
+            "SSH tunnels are not available in this build; connect directly or "
+            "through a network path Ferry can reach",
+            error_code="PRQL-SSH",
+            title="SSH tunnel not available",
+            blame="host",
+        )
+    key = conninfo(config)
+    connection = POOL.take(key, _alive, _close) or _open(config, key)
+    cursor = connection.cursor()
+    clean = False
+    try:
+        yield connection, cursor
+        clean = True
+    except adbc_driver_manager.Error as exc:
+        raise classify(exc, config) from None
+    finally:
+        try:
+            cursor.close()
+            connection.rollback()
+        except adbc_driver_manager.Error:
+            clean = False
+        if clean:
+            POOL.give(key, connection, _close)
+        else:
+            _close(connection)
+
+
+_TRANSIENT_STATES = {
+    "40001",
+    "40P01",
+    "53300",
+    "57P01",
+    "57P02",
+    "57P03",
+    "55P03",
+    "57014",
+    "08000",
+    "08003",
+    "08006",
+}
+
+
+def classify(exc: Exception, config: VendorConfig) -> ConnectorError:
+    """A user-facing error for a driver error; the raw text goes to ``trace`` only."""
+    raw = scrub(str(exc), config)
+    values = config.public_view()
+    where = f"{values.get('host')}:{values.get('port')}"
+    state = getattr(exc, "sqlstate", None) or _sqlstate(raw)
+    text = raw.lower()
+    if state == "28P01" or "password authentication failed" in text:
+        return ConnectorError(
+            "the username or password was rejected",
+            error_code="PRQL-AUTH",
+            title="Authentication failed",
+            blame="third_party",
+            trace=raw,
+        )
+    if re.search(r'role "[^"]*" does not exist', raw):
+        return ConnectorError(
+            "the username was rejected: no such user on the server",
+            error_code="PRQL-AUTH",
+            title="Authentication failed",
+            blame="third_party",
+            trace=raw,
+        )
+    if state == "28000" or "no pg_hba.conf entry" in text:
+        return ConnectorError(
+            f"the server at {where} refuses connections from Ferry for this user (pg_hba.conf)",
+            error_code="PRQL-AUTH",
+            title="Connection not allowed",
+            blame="third_party",
+            trace=raw,
+        )
+    if state == "3D000" or ("database" in text and "does not exist" in text):
+        return ConnectorError(
+            f"database {values.get('database')!r} does not exist on {where}",
+            error_code="PRQL-DATABASE",
+            title="Database not found",
+            blame="third_party",
+            trace=raw,
+        )
+    if "could not translate host name" in text or "name or service not known" in text:
+        return ConnectorError(
+            f"host {values.get('host')!r} could not be resolved",
+            error_code="PRQL-HOST",
+            title="Unknown host",
+            blame="third_party",
+            trace=raw,
+        )
+    if "connection refused" in text:
+        return ConnectorError(
+            f"nothing accepts connections at {where} (connection refused)",
+            error_code="PRQL-REFUSED",
+            title="Connection refused",
+            blame="third_party",
+            trace=raw,
+            retryable=True,
+        )
+    if "timeout expired" in text or "timed out" in text:
+        return ConnectorError(
+            f"connecting to {where} timed out",
+            error_code="PRQL-TIMEOUT",
+            title="Connection timed out",
+            blame="third_party",
+            trace=raw,
+            retryable=True,
+        )
+    if "server does not support ssl" in text:
+        return ConnectorError(
+            f"the server at {where} does not offer SSL; set disable_ssl to "
+            "true to connect without encryption",
+            error_code="PRQL-SSL",
+            title="SSL not available",
+            blame="third_party",
+            trace=raw,
+        )
+    if state == "42501" or "permission denied" in text:
+        return ConnectorError(
+            f"permission denied: {_first_line(raw)}",
+            error_code="PRQL-PERMISSION",
+            title="Permission denied",
+            blame="third_party",
+            trace=raw,
+        )
+    if state in ("42P01", "3F000"):
+        return ConnectorError(
+            _first_line(raw),
+            error_code="PRQL-NOT-FOUND",
+            title="Table or schema not found",
+            blame="first_party",
+            trace=raw,
+        )
+    if state in _TRANSIENT_STATES:
+        return ConnectorError(
+            _first_line(raw),
+            error_code="PRQL-TRANSIENT",
+            title="Temporary database error",
+            blame="third_party",
+            trace=raw,
+            retryable=True,
+        )
+    return ConnectorError(
+        _first_line(raw), error_code="PRQL-DB", title="Database error", blame="unknown", trace=raw
+    )
+
+
+def _sqlstate(text: str) -> str | None:
+    found = re.search(r"SQLSTATE: ([0-9A-Z]{5})", text)
+    return found.group(1) if found else None
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "database error"
+    return re.sub(r"^[A-Z_]+: ", "", line)[:500]
+
+
+def scrub(text: str, config: VendorConfig) -> str:
+    """Remove every form of the config's secrets from a driver message."""
+    for secret in _secrets(config):
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
+    # Credentials inside any URI the message may quote.
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+def _secrets(config: VendorConfig) -> list[str]:
+    # Very short values would turn ordinary words into asterisks; drivers do not echo
+    # passwords anyway, so scrubbing is a second line of defence for real-length secrets.
+    return [str(v) for v in config.split()[1].values() if v and len(str(v)) >= 4]

@@ -1,0 +1,5 @@
+"""The transfer engine: claim, plan, run, watermark. It never imports Celery or FastAPI."""
+
+from ferry.transfer.run import run
+
+__all__ = ["run"]

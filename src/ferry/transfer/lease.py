@@ -1,0 +1,153 @@
+"""One transfer per destination at a time: a lease in the metadata database.
+
+Claiming is a conditional UPDATE (it works the same on SQLite and PostgreSQL, with no locks held
+across the copy). A heartbeat thread renews the lease while the transfer runs; a worker that dies
+stops renewing, the lease expires, and the scheduler marks the transfer ORPHANED and retries it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ferry.db.base import utcnow
+from ferry.db.engine import affected, session_scope
+from ferry.db.models import Destination, Transfer, TransferStatus
+from ferry.errors import Transient
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    transfer_id: uuid.UUID
+    destination_id: uuid.UUID
+    environment_id: uuid.UUID
+    worker: str
+    started_at: datetime
+
+
+def claim(
+    sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, lease: timedelta
+) -> Claim | None:
+    """Take the destination's lease and mark the transfer RUNNING.
+
+    None when there is nothing to do (the transfer ended, was cancelled, or another worker
+    runs it); Transient when the destination is still leased by a transfer that has not yet
+    been found dead, so the task retries later.
+    """
+    now = utcnow()
+    with session_scope(sessions) as session:
+        transfer = session.get(Transfer, transfer_id)
+        if transfer is None or transfer.status != TransferStatus.PENDING.value:
+            return None
+        taken = affected(
+            session,
+            update(Destination)
+            .where(
+                Destination.id == transfer.destination_id,
+                or_(
+                    Destination.lease_holder.is_(None),
+                    Destination.lease_expires_at < now,
+                    Destination.lease_holder == str(transfer_id),
+                ),
+            )
+            .values(lease_holder=str(transfer_id), lease_expires_at=now + lease),
+        )
+        if taken != 1:
+            raise Transient(
+                f"destination {transfer.destination_id} is busy with another "
+                "transfer; retrying later"
+            )
+        started = affected(
+            session,
+            update(Transfer)
+            .where(Transfer.id == transfer_id, Transfer.status == TransferStatus.PENDING.value)
+            .values(
+                status=TransferStatus.RUNNING.value, started_at=now, heartbeat_at=now, worker=worker
+            ),
+        )
+        if started != 1:
+            session.rollback()
+            return None
+        return Claim(transfer_id, transfer.destination_id, transfer.environment_id, worker, now)
+
+
+def release(sessions: sessionmaker[Session], held: Claim) -> None:
+    with session_scope(sessions) as session:
+        affected(
+            session,
+            update(Destination)
+            .where(
+                Destination.id == held.destination_id,
+                Destination.lease_holder == str(held.transfer_id),
+            )
+            .values(lease_holder=None, lease_expires_at=None),
+        )
+
+
+class Heartbeat:
+    """Renews the lease every ``interval`` and notices cancellation requests."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], held: Claim, *, interval: timedelta, lease: timedelta
+    ) -> None:
+        self.sessions = sessions
+        self.held = held
+        self.interval = interval
+        self.lease = lease
+        self.cancelled = threading.Event()
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"heartbeat-{held.transfer_id}", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval.total_seconds() + 5)
+
+    def beat(self) -> None:
+        now = utcnow()
+        with session_scope(self.sessions) as session:
+            renewed = affected(
+                session,
+                update(Destination)
+                .where(
+                    Destination.id == self.held.destination_id,
+                    Destination.lease_holder == str(self.held.transfer_id),
+                )
+                .values(lease_expires_at=now + self.lease),
+            )
+            if renewed != 1:
+                self.lost.set()
+            affected(
+                session,
+                update(Transfer)
+                .where(Transfer.id == self.held.transfer_id)
+                .values(heartbeat_at=now),
+            )
+            requested = session.scalar(
+                select(Transfer.cancel_requested_at).where(Transfer.id == self.held.transfer_id)
+            )
+            if requested is not None:
+                self.cancelled.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval.total_seconds()):
+            try:
+                self.beat()
+            except Exception:
+                log.warning(
+                    "heartbeat_failed", transfer_id=str(self.held.transfer_id), exc_info=True
+                )

@@ -1,0 +1,433 @@
+"""Running one transfer: every model of the plan, source to destination, with live progress.
+
+Per model: read the tenant's rows in the window (filters pushed down to the source), stream them
+as Arrow batches into the destination, which lands and merges them in one transaction with its
+``_transfer_status`` row; only then does the watermark move. A model that fails does not stop
+the others (the transfer ends PARTIAL_FAILURE). Never imports Celery or FastAPI.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from ferry.connectors.base import ReadRequest, Window, WriteContext, WriteMode
+from ferry.connectors.types import TableSpec, conform
+from ferry.db.base import utcnow
+from ferry.db.engine import session_scope
+from ferry.db.models import Destination, Transfer, TransferStatus
+from ferry.errors import ConnectorError, FerryError, Transient
+from ferry.settings import Settings
+from ferry.transfer import lease, watermarks
+from ferry.transfer.plan import ModelPlan, TransferPlan, build
+
+log = structlog.get_logger(__name__)
+
+MB = 1024 * 1024
+FLUSH_EVERY = 2.0  # seconds between progress writes to the transfer row
+MODEL_RETRIES = 2  # in-place retries of a model after a retryable error (deadlock, blip…)
+
+
+class Cancelled(FerryError):
+    """The transfer was cancelled while it ran."""
+
+
+class LeaseLost(FerryError):
+    """Another worker took the destination over (this one was presumed dead)."""
+
+
+@dataclass
+class Stats:
+    rows: int = 0
+    bytes: int = 0
+    max_modified: datetime | None = None
+    null_modified: int = 0
+
+
+@dataclass
+class Progress:
+    """The transfer row's live view: log lines and per-model metrics, flushed every few
+    seconds so a client polling GET /transfers/{id} sees rows counted as they move."""
+
+    sessions: sessionmaker[Session]
+    transfer_id: uuid.UUID
+    debug: bool = False
+    lines: list[str] = field(default_factory=list)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _flushed: float = 0.0
+
+    def say(self, message: str, *, debug: bool = False) -> None:
+        if debug and not self.debug:
+            return
+        stamp = utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
+        self.lines.append(f"{stamp} {message}")
+        log.info("transfer_log", transfer_id=str(self.transfer_id), message=message)
+
+    def model(self, name: str, **values: Any) -> None:
+        self.metrics.setdefault(name, {"model_name": name}).update(values)
+
+    def flush(self, *, force: bool = False, **extra: Any) -> None:
+        now = time.monotonic()
+        if not force and now - self._flushed < FLUSH_EVERY:
+            return
+        self._flushed = now
+        rows = sum(int(m.get("rows_transferred", 0)) for m in self.metrics.values())
+        with session_scope(self.sessions) as session:
+            transfer = session.get_one(Transfer, self.transfer_id)
+            transfer.log = "\n".join(self.lines) + ("\n" if self.lines else "")
+            transfer.model_metrics = list(self.metrics.values())
+            transfer.rows_transferred = rows
+            transfer.delta_rows_transferred = sum(
+                int(m.get("delta_rows_transferred", 0)) for m in self.metrics.values()
+            )
+            transfer.volume_transferred_in_mb = round(
+                sum(float(m.get("volume_transferred_in_mb", 0.0)) for m in self.metrics.values()), 6
+            )
+            for key, value in extra.items():
+                setattr(transfer, key, value)
+
+
+def run(
+    sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, settings: Settings
+) -> str | None:
+    """Run a PENDING transfer to its end; returns the final status (None: nothing to do).
+
+    Raises Transient (after putting the transfer back to PENDING) when every model failed for
+    a reason worth retrying and this is not the final attempt.
+    """
+    lease_time = timedelta(seconds=settings.worker.lease_seconds)
+    held = lease.claim(sessions, transfer_id, worker=worker, lease=lease_time)
+    if held is None:
+        return None
+    with session_scope(sessions) as session:
+        debug = session.get_one(Transfer, transfer_id).is_debug_mode
+    progress = Progress(sessions, transfer_id, debug=debug)
+    progress.say(f"started on {worker}")
+    status, error = TransferStatus.ERROR, None
+    try:
+        with lease.Heartbeat(
+            sessions,
+            held,
+            interval=timedelta(seconds=settings.worker.heartbeat_seconds),
+            lease=lease_time,
+        ) as heartbeat:
+            status = _run_models(sessions, transfer_id, heartbeat, progress, settings)
+    except Cancelled:
+        status = TransferStatus.CANCELLED
+        progress.say("cancelled; the destination keeps what earlier models committed")
+    except _RetryLater as retry:
+        progress.say(f"will retry: {retry.reason}")
+        _requeue(sessions, transfer_id, progress)
+        lease.release(sessions, held)
+        raise Transient(retry.reason) from None
+    except ConnectorError as exc:
+        error = exc.as_dict()
+        progress.say(f"failed: {exc.message}")
+    except Exception as exc:
+        error = {
+            "error_code": "PRQL-INTERNAL",
+            "title": "Internal error",
+            "blame": "prequel",
+            "message": str(exc) or type(exc).__name__,
+            "trace": traceback.format_exc(),
+        }
+        progress.say(f"failed: {error['message']}")
+        log.exception("transfer_failed", transfer_id=str(transfer_id))
+    finally:
+        lease.release(sessions, held)
+    _finish(sessions, transfer_id, status, progress, error)
+    return status.value
+
+
+class _RetryLater(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _run_models(
+    sessions: sessionmaker[Session],
+    transfer_id: uuid.UUID,
+    heartbeat: lease.Heartbeat,
+    progress: Progress,
+    settings: Settings,
+) -> TransferStatus:
+    with session_scope(sessions) as session:
+        plan = build(session, transfer_id)
+        transfer = session.get_one(Transfer, transfer_id)
+        transfer.source_ids = sorted({str(m.source_id) for m in plan.models})
+        transfer.models_snapshot = [
+            {"model_id": str(m.model_id), "model_name": m.name, "revision_id": str(m.revision_id)}
+            for m in plan.models
+        ]
+    kind = "full refresh" if plan.is_full_refresh else "incremental"
+    progress.say(
+        f"{kind} transfer of {len(plan.models) + len(plan.unrunnable)} model(s) for "
+        f"recipient {plan.tenant!r}"
+    )
+    failures: list[ConnectorError] = []
+    for name, model_id, problem in plan.unrunnable:
+        progress.model(
+            name,
+            model_id=str(model_id) if model_id else None,
+            error=problem.as_dict(),
+            rows_transferred=0,
+        )
+        progress.say(f"model {name}: {problem.message}")
+        failures.append(problem)
+    succeeded = 0
+    for model in plan.models:
+        _check(heartbeat)
+        try:
+            _run_with_retries(plan, model, heartbeat, progress, sessions, settings)
+            succeeded += 1
+        except ConnectorError as exc:
+            failures.append(exc)
+            progress.model(model.name, error=exc.as_dict())
+            progress.say(f"model {model.name}: failed: {exc.message}")
+        progress.flush(force=True)
+    if not failures:
+        return TransferStatus.SUCCESS
+    if succeeded:
+        return TransferStatus.PARTIAL_FAILURE
+    if all(f.is_retryable for f in failures) and not _final(settings, transfer_id, sessions):
+        raise _RetryLater(failures[0].message)
+    return TransferStatus.ERROR
+
+
+def _final(settings: Settings, transfer_id: uuid.UUID, sessions: sessionmaker[Session]) -> bool:
+    with session_scope(sessions) as session:
+        attempt = session.get_one(Transfer, transfer_id).attempt
+    return attempt >= settings.worker.max_attempts
+
+
+def _run_with_retries(
+    plan: TransferPlan,
+    model: ModelPlan,
+    heartbeat: lease.Heartbeat,
+    progress: Progress,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    for attempt in range(MODEL_RETRIES + 1):
+        try:
+            _run_model(plan, model, heartbeat, progress, sessions, settings)
+            return
+        except ConnectorError as exc:
+            if not exc.is_retryable or attempt == MODEL_RETRIES:
+                raise
+            wait = 2 ** (attempt + 1)
+            progress.say(f"model {model.name}: {exc.message}; retrying in {wait}s")
+            time.sleep(wait)
+            _check(heartbeat)
+
+
+def _run_model(
+    plan: TransferPlan,
+    model: ModelPlan,
+    heartbeat: lease.Heartbeat,
+    progress: Progress,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    source, destination = model.source, plan.destination
+    described = source.columns(model.config)
+    decimals = {
+        name: (c.precision, c.scale) for name, c in described.items() if c.precision is not None
+    }
+    table = TableSpec.from_model(model.config, decimals)
+    modified = described.get(table.last_modified.source_name)
+    source_type = modified.type_name if modified else "timestamp with time zone"
+    mode = WriteMode.REPLACE if plan.is_full_refresh else WriteMode.UPSERT
+    watermark = model.watermark
+    if watermark is not None and not destination.has_table(table):
+        progress.say(
+            f"model {model.name}: table {table.name} is missing in the destination; backfilling it"
+        )
+        watermark = None
+    window = _window(plan, model, watermark, source.lookback)
+    horizon = source.horizon()
+    read_at = utcnow()
+    progress.model(
+        model.name,
+        model_id=str(model.model_id),
+        rows_transferred=0,
+        delta_rows_transferred=0,
+        volume_transferred_in_mb=0.0,
+        start_transfer_window_at=_iso(window.since),
+        end_transfer_window_at=_iso(window.until or read_at),
+        error=None,
+    )
+    progress.say(
+        f"model {model.name}: reading rows modified "
+        + (f"since {_iso(window.since)}" if window.since else "at any time")
+        + (f" until {_iso(window.until)}" if window.until else "")
+    )
+    stats = Stats()
+    request = ReadRequest(
+        model=model.config,
+        table=table,
+        tenant=plan.tenant,
+        window=window,
+        batch_rows=settings.worker.batch_rows,
+    )
+    batches = _tracked(source.read(request), table, stats, heartbeat, progress, model.name)
+    result = destination.write(
+        table,
+        batches,
+        mode=mode,
+        context=WriteContext(
+            transfer_id=str(plan.transfer_id),
+            model_id=str(model.model_id),
+            status_time=read_at,
+            is_full_refresh=plan.is_full_refresh,
+        ),
+    )
+    new_watermark = _next_watermark(plan, watermark, stats.max_modified, horizon)
+    if new_watermark is not None and new_watermark != model.watermark:
+        with session_scope(sessions) as session:
+            watermarks.put(
+                session,
+                destination_id=plan.destination_id,
+                model_name=model.name,
+                value=new_watermark,
+                source_type=source_type,
+                transfer_id=plan.transfer_id,
+            )
+    progress.model(
+        model.name,
+        rows_transferred=result.rows,
+        delta_rows_transferred=result.changed,
+        volume_transferred_in_mb=round(result.bytes / MB, 6),
+        most_recent_last_updated_at=_iso(new_watermark or watermark),
+    )
+    note = (
+        f"; {stats.null_modified} row(s) with a NULL {table.last_modified.name} are sent "
+        "on every transfer"
+        if stats.null_modified
+        else ""
+    )
+    progress.say(
+        f"model {model.name}: {result.rows} row(s) read, {result.changed} changed in "
+        f"the destination{note}"
+    )
+
+
+def _window(
+    plan: TransferPlan, model: ModelPlan, watermark: datetime | None, lookback: timedelta
+) -> Window:
+    since: datetime | None
+    if plan.window_start is not None:
+        since = plan.window_start
+    elif watermark is not None:
+        since = watermark - lookback
+    else:
+        since = (
+            datetime.fromtimestamp(model.config.min_start_time_epoch, tz=UTC)
+            if model.config.min_start_time_epoch is not None
+            else plan.backfill_floor
+        )
+    # An explicit window selects a span of time; rows without a timestamp belong to none.
+    explicit = plan.window_start is not None or plan.window_end is not None
+    return Window(since=since, until=plan.window_end, include_null=not explicit)
+
+
+def _next_watermark(
+    plan: TransferPlan, previous: datetime | None, newest: datetime | None, horizon: datetime | None
+) -> datetime | None:
+    """Where the next incremental read starts from (before the lookback).
+
+    Never past the start of the oldest transaction that was open on the source when the read
+    began: that transaction may still commit rows stamped before anything read so far. Never
+    backwards for an incremental run, and untouched by a run with an explicit end (a backfill of
+    a slice of history).
+    """
+    if plan.window_end is not None:
+        return previous
+    candidate: datetime | None = newest
+    if candidate is not None and horizon is not None and horizon < candidate:
+        candidate = horizon
+    if candidate is None:
+        return previous
+    if previous is not None and not plan.is_full_refresh:
+        return max(previous, candidate)
+    return candidate
+
+
+def _tracked(
+    batches: Iterator[pa.RecordBatch],
+    table: TableSpec,
+    stats: Stats,
+    heartbeat: lease.Heartbeat,
+    progress: Progress,
+    name: str,
+) -> Iterator[pa.RecordBatch]:
+    """Source batches conformed to the table's types, counted, and cut short on cancel."""
+    modified_index = table.column_names.index(table.last_modified.name)
+    for raw in batches:
+        _check(heartbeat)
+        batch = conform(raw, table)
+        stats.rows += batch.num_rows
+        stats.bytes += batch.nbytes
+        column = batch.column(modified_index)
+        stats.null_modified += column.null_count
+        if column.null_count < len(column):
+            newest = pc.max(column).as_py()
+            if newest is not None and (stats.max_modified is None or newest > stats.max_modified):
+                stats.max_modified = newest
+        progress.model(
+            name, rows_transferred=stats.rows, volume_transferred_in_mb=round(stats.bytes / MB, 6)
+        )
+        progress.flush()
+        yield batch
+    _check(heartbeat)
+
+
+def _check(heartbeat: lease.Heartbeat) -> None:
+    if heartbeat.cancelled.is_set():
+        raise Cancelled("the transfer was cancelled")
+    if heartbeat.lost.is_set():
+        raise LeaseLost("the destination's lease was lost to another worker")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _requeue(sessions: sessionmaker[Session], transfer_id: uuid.UUID, progress: Progress) -> None:
+    with session_scope(sessions) as session:
+        transfer = session.get_one(Transfer, transfer_id)
+        transfer.status = TransferStatus.PENDING.value
+        transfer.attempt += 1
+        transfer.started_at = None
+        transfer.log = "\n".join(progress.lines) + "\n"
+        transfer.model_metrics = list(progress.metrics.values())
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    transfer_id: uuid.UUID,
+    status: TransferStatus,
+    progress: Progress,
+    error: dict[str, Any] | None,
+) -> None:
+    ended = utcnow()
+    progress.say(f"ended {status.value}")
+    progress.flush(force=True, status=status.value, ended_at=ended, error=error)
+    with session_scope(sessions) as session:
+        transfer = session.get_one(Transfer, transfer_id)
+        destination = session.get_one(Destination, transfer.destination_id)
+        if status is not TransferStatus.CANCELLED:
+            destination.last_completed_transfer_id = transfer.id
+        if status is TransferStatus.SUCCESS:
+            destination.last_successful_transfer_ended_at = ended

@@ -1,0 +1,60 @@
+"""Reading and moving watermarks. A watermark moves only after the destination committed the
+rows it covers, so a crash can make Ferry re-read rows (upserts make that harmless) but never
+skip one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from ferry.db.models import Watermark
+
+NAIVE_TYPES = frozenset({"timestamp without time zone", "timestamp", "datetime"})
+
+
+def get(session: Session, *, destination_id: uuid.UUID, model_name: str) -> datetime | None:
+    """The watermark as an aware UTC datetime (naive source values are UTC)."""
+    row = session.get(Watermark, (destination_id, model_name))
+    if row is None:
+        return None
+    value = datetime.fromisoformat(row.value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def put(
+    session: Session,
+    *,
+    destination_id: uuid.UUID,
+    model_name: str,
+    value: datetime,
+    source_type: str,
+    transfer_id: uuid.UUID,
+) -> None:
+    """Store the watermark in the source column's own terms: microseconds, with an offset only
+    for time-zone-aware columns."""
+    utc = value.astimezone(UTC)
+    naive = source_type.lower() in NAIVE_TYPES
+    text = (utc.replace(tzinfo=None) if naive else utc).isoformat(timespec="microseconds")
+    row = session.get(Watermark, (destination_id, model_name))
+    if row is None:
+        session.add(
+            Watermark(
+                destination_id=destination_id,
+                model_name=model_name,
+                value=text,
+                source_type=source_type,
+                transfer_id=transfer_id,
+            )
+        )
+    else:
+        row.value, row.source_type, row.transfer_id = text, source_type, transfer_id
+    session.flush()
+
+
+def clear(session: Session, *, destination_id: uuid.UUID, model_name: str) -> None:
+    row = session.get(Watermark, (destination_id, model_name))
+    if row is not None:
+        session.delete(row)
+        session.flush()

@@ -1,0 +1,260 @@
+"""What every SQL destination must do, tested on each real server or file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from ferry.connectors.base import WriteContext, WriteMode
+from ferry.connectors.types import ColumnSpec, TableSpec
+from ferry.modelconfig import DataType
+from tests.connectors.destination_cases import CASES, DestinationCase
+
+T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+TABLE = TableSpec(
+    "orders",
+    (
+        ColumnSpec("id", "id", DataType.BIGINT, is_primary_key=True),
+        ColumnSpec("name", "name", DataType.STRING, description="Customer-facing name"),
+        ColumnSpec("amount", "amount", DataType.DECIMAL, precision=38, scale=10),
+        ColumnSpec("updated_at", "updated_at", DataType.TIMESTAMP, is_last_modified=True),
+    ),
+    description="Orders of the tenant",
+    model_name="orders",
+)
+
+EDGE = TableSpec(
+    "edge",
+    (
+        ColumnSpec("id", "id", DataType.STRING, is_primary_key=True),
+        ColumnSpec("text", "text", DataType.STRING),
+        ColumnSpec("number", "number", DataType.DECIMAL, precision=38, scale=10),
+        ColumnSpec("free_number", "free_number", DataType.DECIMAL),
+        ColumnSpec("small", "small", DataType.INTEGER),
+        ColumnSpec("big", "big", DataType.BIGINT),
+        ColumnSpec("ratio", "ratio", DataType.FLOAT),
+        ColumnSpec("flag", "flag", DataType.BOOLEAN),
+        ColumnSpec("day", "day", DataType.DATE),
+        ColumnSpec("doc", "doc", DataType.JSON),
+        ColumnSpec("blob", "blob", DataType.BYTES),
+        ColumnSpec("updated_at", "updated_at", DataType.TIMESTAMP, is_last_modified=True),
+    ),
+    model_name="edge",
+)
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DestinationCase]:
+    with CASES[request.param](tmp_path) as made:
+        yield made
+
+
+def batch(table: TableSpec, rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist(rows, schema=table.arrow_schema())
+
+
+def orders(ids: range, *, amount: str = "1.5", shift: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i,
+            "name": f"order {i}",
+            "amount": amount,
+            "updated_at": T0 + timedelta(seconds=i + shift),
+        }
+        for i in ids
+    ]
+
+
+def context(tag: str = "a") -> WriteContext:
+    return WriteContext(transfer_id=f"{tag}-0000-1111", model_id="model", status_time=T0)
+
+
+def write(
+    case: DestinationCase,
+    table: TableSpec,
+    rows: list[dict[str, Any]],
+    *,
+    mode: WriteMode = WriteMode.UPSERT,
+    tag: str = "a",
+    chunk: int = 1000,
+) -> Any:
+    batches = (batch(table, rows[i : i + chunk]) for i in range(0, max(len(rows), 1), chunk))
+    return case.connector.write(table, batches, mode=mode, context=context(tag))
+
+
+def by_id(rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    return {r["id"]: r for r in rows}
+
+
+def test_connection_check_passes(case: DestinationCase) -> None:
+    case.connector.check()
+
+
+def test_first_write_creates_a_typed_table_and_the_status_row(case: DestinationCase) -> None:
+    assert not case.connector.has_table(TABLE)
+    result = write(case, TABLE, orders(range(1, 2501)), chunk=700)
+    assert (result.rows, result.changed) == (2500, 2500)
+    assert case.connector.has_table(TABLE)
+    stored = by_id(case.rows("orders"))
+    assert len(stored) == 2500
+    assert stored[7]["name"] == "order 7"
+    assert stored[7]["amount"] == Decimal("1.5")
+    assert stored[7]["updated_at"] == T0 + timedelta(seconds=7)
+    assert case.status() == {"orders": T0}
+    assert set(case.column_types("orders")) == {"id", "name", "amount", "updated_at"}
+
+
+def test_upsert_updates_changed_rows_inserts_new_ones_and_counts_real_changes(
+    case: DestinationCase,
+) -> None:
+    write(case, TABLE, orders(range(1, 101)))
+    # 1–50 unchanged, 51–100 updated, 101–120 new.
+    again = orders(range(1, 51)) + orders(range(51, 121), amount="2.25", shift=1000)
+    result = write(case, TABLE, again, tag="b")
+    assert result.rows == 120
+    assert result.changed == 70
+    stored = by_id(case.rows("orders"))
+    assert len(stored) == 120
+    assert stored[10]["amount"] == Decimal("1.5")
+    assert stored[60]["amount"] == Decimal("2.25")
+    assert stored[120]["updated_at"] == T0 + timedelta(seconds=1120)
+
+
+def test_a_no_change_run_changes_nothing(case: DestinationCase) -> None:
+    write(case, TABLE, orders(range(1, 51)))
+    assert write(case, TABLE, orders(range(1, 51)), tag="b").changed == 0
+    assert len(case.rows("orders")) == 50
+
+
+def test_duplicate_keys_in_one_load_keep_the_newest(case: DestinationCase) -> None:
+    rows = [
+        *orders(range(1, 3)),
+        {"id": 1, "name": "newer", "amount": "9", "updated_at": T0 + timedelta(days=1)},
+    ]
+    write(case, TABLE, rows)
+    assert by_id(case.rows("orders"))[1]["name"] == "newer"
+
+
+def test_replace_swaps_in_exactly_the_new_rows(case: DestinationCase) -> None:
+    write(case, TABLE, orders(range(1, 101)))
+    result = write(case, TABLE, orders(range(500, 510)), mode=WriteMode.REPLACE, tag="b")
+    assert result.rows == 10
+    assert sorted(by_id(case.rows("orders"))) == list(range(500, 510))
+    # A second full refresh works too (no leftovers of the first swap get in the way).
+    write(case, TABLE, orders(range(1, 4)), mode=WriteMode.REPLACE, tag="c")
+    assert sorted(by_id(case.rows("orders"))) == [1, 2, 3]
+
+
+def test_new_model_columns_are_added_to_the_existing_table(case: DestinationCase) -> None:
+    write(case, TABLE, orders(range(1, 11)))
+    wider = TableSpec(
+        "orders",
+        (*TABLE.columns, ColumnSpec("region", "region", DataType.STRING)),
+        model_name="orders",
+    )
+    rows = [r | {"region": "eu"} for r in orders(range(5, 15), shift=50)]
+    write(case, wider, rows, tag="b")
+    stored = by_id(case.rows("orders"))
+    assert stored[1]["region"] is None
+    assert stored[14]["region"] == "eu"
+
+
+def test_a_failure_mid_load_leaves_the_destination_as_before(case: DestinationCase) -> None:
+    write(case, TABLE, orders(range(1, 101)))
+    before = case.rows("orders")
+    status_before = case.status()
+
+    def broken() -> Iterator[pa.RecordBatch]:
+        yield batch(TABLE, orders(range(1, 51), amount="7", shift=5000))
+        raise RuntimeError("the source connection dropped")
+
+    with pytest.raises(RuntimeError, match="dropped"):
+        case.connector.write(
+            TABLE,
+            broken(),
+            mode=WriteMode.UPSERT,
+            context=WriteContext(
+                transfer_id="b-0000-1111", model_id="model", status_time=T0 + timedelta(hours=1)
+            ),
+        )
+    assert sorted(case.rows("orders"), key=lambda r: r["id"]) == sorted(
+        before, key=lambda r: r["id"]
+    )
+    assert case.status() == status_before
+    with pytest.raises(RuntimeError, match="dropped"):
+        case.connector.write(TABLE, broken(), mode=WriteMode.REPLACE, context=context("c"))
+    assert len(case.rows("orders")) == 100
+
+
+EDGE_ROWS = [
+    {
+        "id": "nulls",
+        "text": None,
+        "number": None,
+        "free_number": None,
+        "small": None,
+        "big": None,
+        "ratio": None,
+        "flag": None,
+        "day": None,
+        "doc": None,
+        "blob": None,
+        "updated_at": None,
+    },
+    {
+        "id": "unicode ✓ 日本語 🚀",
+        "text": "naïve — ünïcödé 🙂 nul-free\ttab\nline",
+        "number": "1234567890123456789012345678.0123456789",
+        "free_number": "-0.000000000000000000000000000000001",
+        "small": -2147483648,
+        "big": 9223372036854775807,
+        "ratio": 1e-300,
+        "flag": True,
+        "day": date(1, 1, 1),
+        "doc": '{"nested": {"list": [1, 2.5, "x"]}, "emoji": "🚀"}',
+        "blob": bytes(range(256)),
+        "updated_at": datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    },
+    {
+        "id": "big text",
+        "text": "x" * (1024 * 1024),
+        "number": "-0.0000000001",
+        "free_number": "123",
+        "small": 0,
+        "big": -1,
+        "ratio": -0.5,
+        "flag": False,
+        "day": date(9999, 12, 31),
+        "doc": "[]",
+        "blob": b"",
+        "updated_at": datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=UTC),
+    },
+]
+
+
+def test_edge_values_arrive_exactly(case: DestinationCase) -> None:
+    write(case, EDGE, EDGE_ROWS)
+    stored = by_id(case.rows("edge"))
+    assert set(stored) == {r["id"] for r in EDGE_ROWS}
+    for row in EDGE_ROWS:
+        got = stored[row["id"]]
+        for key, value in row.items():
+            if value is None:
+                assert got[key] is None, key
+            elif key in ("number", "free_number"):
+                assert Decimal(str(got[key])) == Decimal(value), key
+            elif key == "doc":
+                import json
+
+                assert json.loads(got[key]) == json.loads(value), key
+            elif key == "text":
+                assert got[key] == value, f"{key}: {len(got[key])} vs {len(value)}"
+            else:
+                assert got[key] == value, (key, got[key], value)
