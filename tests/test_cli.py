@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,25 +19,7 @@ from ferry.api.openapi import build_openapi
 from ferry.api.versions import ApiVersion
 from ferry.settings import Settings
 from tests.conftest import PROJECT_ROOT
-
-FERRY = [sys.executable, "-m", "ferry.cli"]
-
-
-def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*FERRY, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
-    return env | extra
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.processes import FERRY, clean_env, free_port, run
 
 
 def test_keys_create_prints_only_the_key(tmp_path: Path) -> None:

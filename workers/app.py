@@ -30,7 +30,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
-        task_default_queue="ferry",
+        task_default_queue=settings.broker_queue,
         enable_utc=True,
     )
     register(app)

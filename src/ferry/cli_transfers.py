@@ -146,15 +146,20 @@ def run_command(
     except (ValueError, FerryError) as exc:
         raise cli.fail(getattr(exc, "message", f"destination_id: {exc}")) from None
     console.print(("started" if created else "already running:") + f" transfer {transfer_id}")
+    runner = None
     if settings.broker_url is None:
-        # No broker means no separate worker will pick it up: run it in this process.
-        threading.Thread(
+        # No broker means no separate worker will pick it up: this process runs it (and so
+        # waits for it even when not following).
+        runner = threading.Thread(
             target=transfer.run,
             args=(runtime.sessions, transfer_id),
             kwargs={"worker": "cli", "settings": settings},
             daemon=True,
-        ).start()
+        )
+        runner.start()
     if not follow_:
+        if runner is not None:
+            runner.join()
         typer.echo(str(transfer_id))
         return
     final = follow(runtime, transfer_id)

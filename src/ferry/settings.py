@@ -18,7 +18,9 @@ class WorkerSettings(BaseModel):
     concurrency: int = Field(default=2, ge=1, le=256)
     heartbeat_seconds: int = Field(default=15, ge=1)
     lease_seconds: int = Field(default=120, ge=10)
-    batch_rows: int = Field(default=50_000, ge=100)
+    batch_rows: int = Field(default=50_000, ge=1)
+    # Bytes per batch for sources that size batches by bytes (PostgreSQL's binary COPY).
+    batch_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Attempts of a transfer whose every model failed for a reason worth retrying.
     max_attempts: int = Field(default=5, ge=1, le=50)
 
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///ferry.db"
     broker_url: str | None = None
+    # The Celery queue transfers go through (several deployments can share one broker).
+    broker_queue: str = Field(default="ferry", pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     secret_key: SecretStr | None = None
     default_api_version: ApiVersionName = "2023-12-01"
     base_api_enabled: bool = True

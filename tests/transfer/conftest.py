@@ -153,20 +153,25 @@ INSERT = (
 )
 
 
+def source_rows() -> list[dict[str, Any]]:
+    """The source table's initial rows: 120 per tenant but the last (which has none)."""
+    base = datetime(2024, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
+    rows: list[dict[str, Any]] = []
+    for n, tenant in enumerate(TENANTS[:3]):
+        rows += edge_rows(tenant, 1000 * (n + 1), 120, base)
+    # One 1 MB text, distinct microseconds, and a NULL last-modified value.
+    rows[0]["title"] = "é" * (1024 * 1024 // 2)
+    for k, row in enumerate(rows):
+        row["updated_at"] = base.replace(microsecond=k) if k % 4 else base
+    rows[5]["updated_at"] = None
+    return rows
+
+
 @pytest.fixture
 def source_db() -> Iterator[Database]:
     for database in _database():
         database.execute(SOURCE_DDL)
-        base = datetime(2024, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
-        rows: list[dict[str, Any]] = []
-        for n, tenant in enumerate(TENANTS[:3]):
-            rows += edge_rows(tenant, 1000 * (n + 1), 120, base)
-        # One 1 MB text, distinct microseconds, and a NULL last-modified value.
-        rows[0]["title"] = "é" * (1024 * 1024 // 2)
-        for k, row in enumerate(rows):
-            row["updated_at"] = base.replace(microsecond=k) if k % 4 else base
-        rows[5]["updated_at"] = None
-        database.execute(INSERT, rows)
+        database.execute(INSERT, source_rows())
         yield database
 
 

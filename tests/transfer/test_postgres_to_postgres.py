@@ -341,3 +341,14 @@ def test_decimal_precision_and_types_in_the_destination(
     }
     amount = dest_db.rows('SELECT amount FROM "out_acme".orders WHERE id = 1002')[0]["amount"]
     assert amount == Decimal("1002123456789012345678.0123456789")
+
+
+def test_a_table_the_recipient_dropped_is_backfilled_not_patched(
+    setup: Setup, source_db: Database, dest_db: Database, run_transfer: Run
+) -> None:
+    run_transfer(setup.api, setup.destinations["acme"])
+    dest_db.execute('DROP TABLE "out_acme".orders')
+    again = run_transfer(setup.api, setup.destinations["acme"])
+    assert "missing in the destination; backfilling it" in again["log"]
+    assert again["rows_transferred"] == 120
+    assert destination_slice(dest_db, "out_acme") == source_slice(source_db, "acme")

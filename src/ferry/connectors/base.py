@@ -92,6 +92,7 @@ class ReadRequest:
     tenant: str
     window: Window
     batch_rows: int = 50_000
+    batch_bytes: int = 16 * 1024 * 1024
     # Template values for a custom source_query ({{.LastModifiedAtEpoch}}…).
     template: Mapping[str, Any] = field(default_factory=dict)
 
@@ -182,6 +183,11 @@ class WriteResult:
     files: list[str] = field(default_factory=list)
 
 
+class TableMissing(Exception):
+    """The model's table is gone from the destination although Ferry wrote it before: the
+    engine backfills it instead of applying changes to nothing."""
+
+
 class DestinationConnector(Connector):
     """A recipient's warehouse, database or bucket that models are written to."""
 
@@ -200,6 +206,10 @@ class DestinationConnector(Connector):
         *,
         mode: WriteMode,
         context: WriteContext,
+        expect_table: bool = False,
     ) -> WriteResult:
-        """Land the batches and record the model in ``_transfer_status``, all or nothing."""
+        """Land the batches and record the model in ``_transfer_status``, all or nothing.
+
+        With ``expect_table``, a missing table raises TableMissing before anything is read.
+        """
         raise self.unavailable()

@@ -120,6 +120,7 @@ from botocore.exceptions import (
 from ferry.connectors.base import (
     Capabilities,
     DestinationConnector,
+    TableMissing,
     WriteContext,
     WriteMode,
     WriteResult,
@@ -340,9 +341,12 @@ class FileDestination(DestinationConnector, ABC):
         *,
         mode: WriteMode,
         context: WriteContext,
+        expect_table: bool = False,
     ) -> WriteResult:
         # Files are append-only whatever the mode; a full refresh is told apart in the manifest.
         del mode
+        if expect_table and not self.has_table(table):
+            raise TableMissing(table.name)
         started = _now()
         layout = self.layout()
         day = context.status_time.astimezone(UTC).date()

@@ -20,6 +20,7 @@ from ferry.connectors.base import (
     ReadRequest,
     SourceColumn,
     SourceConnector,
+    TableMissing,
     WriteContext,
     WriteMode,
     WriteResult,
@@ -247,10 +248,21 @@ class SqlDestination(SqlDialect, DestinationConnector):
         """Column name → type of a destination table, or None when it does not exist."""
         raise NotImplementedError
 
+    def existing_tables(
+        self, cursor: Cursor, names: Sequence[str]
+    ) -> dict[str, dict[str, str] | None]:
+        """``existing_columns`` of several tables (vendors may answer in one round trip)."""
+        return {name: self.existing_columns(cursor, name) for name in names}
+
+    def run(self, cursor: Cursor, sql: str) -> int:
+        """Execute a statement that returns no rows; the number of rows it changed."""
+        cursor.execute(sql)
+        return max(cursor.rowcount, 0)
+
     def ensure_schema(self, cursor: Cursor) -> None:
         schema = self.schema_name()
         if schema:
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
+            self.run(cursor, f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
 
     # --- DDL
 
@@ -270,19 +282,23 @@ class SqlDestination(SqlDialect, DestinationConnector):
             f"{self.column_type(column)}"
         )
 
-    def ensure_table(self, cursor: Cursor, table: TableSpec) -> None:
+    def ensure_table(
+        self, cursor: Cursor, table: TableSpec, existing: dict[str, str] | None
+    ) -> None:
         """Create the typed table, or add the model's new columns to an existing one."""
-        existing = self.existing_columns(cursor, table.name)
         if existing is None:
-            cursor.execute(
-                self.create_table_sql(table.name, table, constraint=self.key_constraint(table.name))
+            self.run(
+                cursor,
+                self.create_table_sql(
+                    table.name, table, constraint=self.key_constraint(table.name)
+                ),
             )
             self.describe(cursor, table.name, table)
             return
         known = {c.lower() for c in existing}
         for column in table.columns:
             if column.name.lower() not in known:
-                cursor.execute(self.add_column_sql(table.name, column))
+                self.run(cursor, self.add_column_sql(table.name, column))
 
     def key_constraint(self, table_name: str) -> str:
         return self.fit_identifier(f"{table_name}_pkey")
@@ -294,8 +310,8 @@ class SqlDestination(SqlDialect, DestinationConnector):
     def describe(self, cursor: Cursor, name: str, table: TableSpec) -> None:
         """Carry the model's descriptions as table and column comments, where supported."""
 
-    def ensure_status_table(self, cursor: Cursor) -> None:
-        if self.existing_columns(cursor, STATUS_TABLE) is None:
+    def ensure_status_table(self, cursor: Cursor, existing: dict[str, str] | None) -> None:
+        if existing is None:
             status = TableSpec(
                 STATUS_TABLE,
                 (
@@ -307,10 +323,11 @@ class SqlDestination(SqlDialect, DestinationConnector):
                     ),
                 ),
             )
-            cursor.execute(
+            self.run(
+                cursor,
                 self.create_table_sql(
                     STATUS_TABLE, status, constraint=self.key_constraint(STATUS_TABLE)
-                )
+                ),
             )
 
     # --- the load
@@ -348,12 +365,17 @@ class SqlDestination(SqlDialect, DestinationConnector):
         *,
         mode: WriteMode,
         context: WriteContext,
+        expect_table: bool = False,
     ) -> WriteResult:
         with self.connect() as (connection, cursor):
-            self.ensure_schema(cursor)
-            self.ensure_status_table(cursor)
+            existing = self.existing_tables(cursor, [table.name, STATUS_TABLE])
+            if expect_table and mode is WriteMode.UPSERT and existing[table.name] is None:
+                raise TableMissing(table.name)
+            if existing[STATUS_TABLE] is None:
+                self.ensure_schema(cursor)
+                self.ensure_status_table(cursor, None)
             if mode is WriteMode.UPSERT:
-                self.ensure_table(cursor, table)
+                self.ensure_table(cursor, table, existing[table.name])
             staging = self.staging_name(table, context)
             rows, size = self.stage(cursor, table, batches, staging)
             if mode is WriteMode.REPLACE:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ferry import jobs
@@ -115,8 +116,16 @@ def request(
         models_snapshot=snapshot,
         log="",
     )
-    session.add(transfer)
-    session.flush()
+    try:
+        # The unique index on active transfers is the arbiter when two requests race.
+        with session.begin_nested():
+            session.add(transfer)
+            session.flush()
+    except IntegrityError:
+        raced = active_for(session, destination_id=destination.id)
+        if raced is None:
+            raise
+        return raced, False
     jobs.enqueue(session, RUN_TASK, transfer_id=str(transfer.id))
     return transfer, True
 

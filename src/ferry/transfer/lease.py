@@ -31,6 +31,7 @@ class Claim:
     environment_id: uuid.UUID
     worker: str
     started_at: datetime
+    is_debug_mode: bool
 
 
 def claim(
@@ -76,20 +77,32 @@ def claim(
         if started != 1:
             session.rollback()
             return None
-        return Claim(transfer_id, transfer.destination_id, transfer.environment_id, worker, now)
+        return Claim(
+            transfer_id,
+            transfer.destination_id,
+            transfer.environment_id,
+            worker,
+            now,
+            transfer.is_debug_mode,
+        )
 
 
 def release(sessions: sessionmaker[Session], held: Claim) -> None:
     with session_scope(sessions) as session:
-        affected(
-            session,
-            update(Destination)
-            .where(
-                Destination.id == held.destination_id,
-                Destination.lease_holder == str(held.transfer_id),
-            )
-            .values(lease_holder=None, lease_expires_at=None),
+        release_in(session, held)
+
+
+def release_in(session: Session, held: Claim) -> None:
+    """Give the destination's lease back (within the caller's transaction)."""
+    affected(
+        session,
+        update(Destination)
+        .where(
+            Destination.id == held.destination_id,
+            Destination.lease_holder == str(held.transfer_id),
         )
+        .values(lease_holder=None, lease_expires_at=None),
+    )
 
 
 class Heartbeat:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from ferry.connectors.base import ReadRequest, Window, WriteContext, WriteMode
+from ferry.connectors.base import ReadRequest, TableMissing, Window, WriteContext, WriteMode
 from ferry.connectors.types import TableSpec, conform
 from ferry.db.base import utcnow
 from ferry.db.engine import session_scope
@@ -64,7 +64,9 @@ class Progress:
     debug: bool = False
     lines: list[str] = field(default_factory=list)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _flushed: float = 0.0
+    # In-flight progress is first written a few seconds in: a short transfer's final write
+    # says it all, and thousands of short transfers should not pay an extra write each.
+    _flushed: float = field(default_factory=time.monotonic)
 
     def say(self, message: str, *, debug: bool = False) -> None:
         if debug and not self.debug:
@@ -76,7 +78,15 @@ class Progress:
     def model(self, name: str, **values: Any) -> None:
         self.metrics.setdefault(name, {"model_name": name}).update(values)
 
-    def flush(self, *, force: bool = False, **extra: Any) -> None:
+    def flush(
+        self,
+        *,
+        force: bool = False,
+        also: Callable[[Session, Transfer], None] | None = None,
+        **extra: Any,
+    ) -> None:
+        """Write the live view (at most every few seconds unless forced); ``also`` joins the
+        same metadata transaction (a watermark, the final status)."""
         now = time.monotonic()
         if not force and now - self._flushed < FLUSH_EVERY:
             return
@@ -95,6 +105,8 @@ class Progress:
             )
             for key, value in extra.items():
                 setattr(transfer, key, value)
+            if also is not None:
+                also(session, transfer)
 
 
 def run(
@@ -109,9 +121,7 @@ def run(
     held = lease.claim(sessions, transfer_id, worker=worker, lease=lease_time)
     if held is None:
         return None
-    with session_scope(sessions) as session:
-        debug = session.get_one(Transfer, transfer_id).is_debug_mode
-    progress = Progress(sessions, transfer_id, debug=debug)
+    progress = Progress(sessions, transfer_id, debug=held.is_debug_mode)
     progress.say(f"started on {worker}")
     status, error = TransferStatus.ERROR, None
     try:
@@ -127,8 +137,7 @@ def run(
         progress.say("cancelled; the destination keeps what earlier models committed")
     except _RetryLater as retry:
         progress.say(f"will retry: {retry.reason}")
-        _requeue(sessions, transfer_id, progress)
-        lease.release(sessions, held)
+        _requeue(held, progress)
         raise Transient(retry.reason) from None
     except ConnectorError as exc:
         error = exc.as_dict()
@@ -143,9 +152,7 @@ def run(
         }
         progress.say(f"failed: {error['message']}")
         log.exception("transfer_failed", transfer_id=str(transfer_id))
-    finally:
-        lease.release(sessions, held)
-    _finish(sessions, transfer_id, status, progress, error)
+    _finish(held, status, progress, error)
     return status.value
 
 
@@ -189,13 +196,13 @@ def _run_models(
     for model in plan.models:
         _check(heartbeat)
         try:
-            _run_with_retries(plan, model, heartbeat, progress, sessions, settings)
+            _run_with_retries(plan, model, heartbeat, progress, settings)
             succeeded += 1
         except ConnectorError as exc:
             failures.append(exc)
             progress.model(model.name, error=exc.as_dict())
             progress.say(f"model {model.name}: failed: {exc.message}")
-        progress.flush(force=True)
+            progress.flush(force=True)
     if not failures:
         return TransferStatus.SUCCESS
     if succeeded:
@@ -216,12 +223,11 @@ def _run_with_retries(
     model: ModelPlan,
     heartbeat: lease.Heartbeat,
     progress: Progress,
-    sessions: sessionmaker[Session],
     settings: Settings,
 ) -> None:
     for attempt in range(MODEL_RETRIES + 1):
         try:
-            _run_model(plan, model, heartbeat, progress, sessions, settings)
+            _run_model(plan, model, heartbeat, progress, settings)
             return
         except ConnectorError as exc:
             if not exc.is_retryable or attempt == MODEL_RETRIES:
@@ -237,11 +243,9 @@ def _run_model(
     model: ModelPlan,
     heartbeat: lease.Heartbeat,
     progress: Progress,
-    sessions: sessionmaker[Session],
     settings: Settings,
 ) -> None:
-    source, destination = model.source, plan.destination
-    described = source.columns(model.config)
+    described = model.source.columns(model.config)
     decimals = {
         name: (c.precision, c.scale) for name, c in described.items() if c.precision is not None
     }
@@ -249,12 +253,29 @@ def _run_model(
     modified = described.get(table.last_modified.source_name)
     source_type = modified.type_name if modified else "timestamp with time zone"
     mode = WriteMode.REPLACE if plan.is_full_refresh else WriteMode.UPSERT
-    watermark = model.watermark
-    if watermark is not None and not destination.has_table(table):
+    try:
+        _load(plan, model, table, source_type, mode, model.watermark, heartbeat, progress, settings)
+    except TableMissing:
+        # The recipient dropped the table since Ferry last wrote it: changes alone would leave
+        # it with a hole, so it is rebuilt from the start.
         progress.say(
             f"model {model.name}: table {table.name} is missing in the destination; backfilling it"
         )
-        watermark = None
+        _load(plan, model, table, source_type, mode, None, heartbeat, progress, settings)
+
+
+def _load(
+    plan: TransferPlan,
+    model: ModelPlan,
+    table: TableSpec,
+    source_type: str,
+    mode: WriteMode,
+    watermark: datetime | None,
+    heartbeat: lease.Heartbeat,
+    progress: Progress,
+    settings: Settings,
+) -> None:
+    source, destination = model.source, plan.destination
     window = _window(plan, model, watermark, source.lookback)
     horizon = source.horizon()
     read_at = utcnow()
@@ -280,6 +301,7 @@ def _run_model(
         tenant=plan.tenant,
         window=window,
         batch_rows=settings.worker.batch_rows,
+        batch_bytes=settings.worker.batch_bytes,
     )
     batches = _tracked(source.read(request), table, stats, heartbeat, progress, model.name)
     result = destination.write(
@@ -292,10 +314,12 @@ def _run_model(
             status_time=read_at,
             is_full_refresh=plan.is_full_refresh,
         ),
+        expect_table=watermark is not None,
     )
     new_watermark = _next_watermark(plan, watermark, stats.max_modified, horizon)
-    if new_watermark is not None and new_watermark != model.watermark:
-        with session_scope(sessions) as session:
+
+    def save_watermark(session: Session, _transfer: Transfer) -> None:
+        if new_watermark is not None and new_watermark != model.watermark:
             watermarks.put(
                 session,
                 destination_id=plan.destination_id,
@@ -304,6 +328,7 @@ def _run_model(
                 source_type=source_type,
                 transfer_id=plan.transfer_id,
             )
+
     progress.model(
         model.name,
         rows_transferred=result.rows,
@@ -321,6 +346,8 @@ def _run_model(
         f"model {model.name}: {result.rows} row(s) read, {result.changed} changed in "
         f"the destination{note}"
     )
+    # The destination has committed: the watermark may move (with the model's metrics).
+    progress.flush(force=True, also=save_watermark)
 
 
 def _window(
@@ -404,30 +431,33 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _requeue(sessions: sessionmaker[Session], transfer_id: uuid.UUID, progress: Progress) -> None:
-    with session_scope(sessions) as session:
-        transfer = session.get_one(Transfer, transfer_id)
+def _requeue(held: lease.Claim, progress: Progress) -> None:
+    def back_to_pending(session: Session, transfer: Transfer) -> None:
         transfer.status = TransferStatus.PENDING.value
         transfer.attempt += 1
         transfer.started_at = None
-        transfer.log = "\n".join(progress.lines) + "\n"
-        transfer.model_metrics = list(progress.metrics.values())
+        lease.release_in(session, held)
+
+    progress.flush(force=True, also=back_to_pending)
 
 
 def _finish(
-    sessions: sessionmaker[Session],
-    transfer_id: uuid.UUID,
+    held: lease.Claim,
     status: TransferStatus,
     progress: Progress,
     error: dict[str, Any] | None,
 ) -> None:
+    """The final status, metrics and log, the destination's summary fields and the lease's
+    release, in one metadata transaction."""
     ended = utcnow()
     progress.say(f"ended {status.value}")
-    progress.flush(force=True, status=status.value, ended_at=ended, error=error)
-    with session_scope(sessions) as session:
-        transfer = session.get_one(Transfer, transfer_id)
+
+    def conclude(session: Session, transfer: Transfer) -> None:
         destination = session.get_one(Destination, transfer.destination_id)
         if status is not TransferStatus.CANCELLED:
             destination.last_completed_transfer_id = transfer.id
         if status is TransferStatus.SUCCESS:
             destination.last_successful_transfer_ended_at = ended
+        lease.release_in(session, held)
+
+    progress.flush(force=True, also=conclude, status=status.value, ended_at=ended, error=error)

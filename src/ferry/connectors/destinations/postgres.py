@@ -13,7 +13,7 @@ json → jsonb.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
@@ -79,28 +79,47 @@ class PostgresFamilyDestination(SqlDestination):
         with self.connect() as (_, cursor):
             self.ensure_schema(cursor)
             probe = self.table_name("_ferry_connection_check")
-            cursor.execute(f"CREATE TABLE {probe} (id integer)")
-            cursor.execute(f"DROP TABLE {probe}")
+            self.run(cursor, f"CREATE TABLE {probe} (id integer)")
+            self.run(cursor, f"DROP TABLE {probe}")
 
     def existing_columns(self, cursor: Cursor, name: str) -> dict[str, str] | None:
+        return self.existing_tables(cursor, [name])[name]
+
+    def existing_tables(
+        self, cursor: Cursor, names: Sequence[str]
+    ) -> dict[str, dict[str, str] | None]:
+        # pg_catalog, not information_schema: the views cost milliseconds per lookup.
+        wanted = ", ".join(self.literal(n) for n in names)
         cursor.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            f"WHERE table_schema = {self.literal(self.schema_name())} "
-            f"AND table_name = {self.literal(name)}"
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+            "FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+            f"WHERE n.nspname = {self.literal(self.schema_name())} AND c.relname IN ({wanted}) "
+            "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
         )
-        rows = cursor.fetchall()
-        return {str(n): str(t) for n, t in rows} if rows else None
+        found: dict[str, dict[str, str] | None] = dict.fromkeys(names)
+        for table, column, kind in cursor.fetchall():
+            columns = found.get(table) or {}
+            columns[str(column)] = str(kind)
+            found[str(table)] = columns
+        return found
+
+    def run(self, cursor: Cursor, sql: str) -> int:
+        return postgres.run(cursor, sql)
 
     def describe(self, cursor: Cursor, name: str, table: TableSpec) -> None:
         if table.description:
-            cursor.execute(
-                f"COMMENT ON TABLE {self.table_name(name)} IS {self.literal(table.description)}"
+            self.run(
+                cursor,
+                f"COMMENT ON TABLE {self.table_name(name)} IS {self.literal(table.description)}",
             )
         for column in table.columns:
             if column.description:
-                cursor.execute(
+                self.run(
+                    cursor,
                     f"COMMENT ON COLUMN {self.table_name(name)}."
-                    f"{self.quote(column.name)} IS {self.literal(column.description)}"
+                    f"{self.quote(column.name)} IS {self.literal(column.description)}",
                 )
 
     def stage(
@@ -145,42 +164,44 @@ class PostgresFamilyDestination(SqlDestination):
                 )
         else:
             action = "DO NOTHING"
-        cursor.execute(
+        changed = self.run(
+            cursor,
             f"INSERT INTO {self.table_name(table.name)} AS target ({columns}) "
-            f"{self._deduplicated(table, staging)} ON CONFLICT ({keys}) {action}"
+            f"{self._deduplicated(table, staging)} ON CONFLICT ({keys}) {action}",
         )
-        changed = max(cursor.rowcount, 0)
         # Pooled sessions outlive the transaction: temporary tables must not pile up.
-        cursor.execute(f"DROP TABLE {self.quote(staging)}")
+        self.run(cursor, f"DROP TABLE {self.quote(staging)}")
         return changed
 
     def replace(self, cursor: Cursor, table: TableSpec, staging: str, context: WriteContext) -> int:
         suffix = context.transfer_id.replace("-", "")[:12]
         fresh = self.fit_identifier(f"_ferry_new_{suffix}_{table.name}")
         constraint = self.fit_identifier(f"_ferry_{suffix}_pkey")
-        cursor.execute(self.create_table_sql(fresh, table, constraint=constraint))
+        self.run(cursor, self.create_table_sql(fresh, table, constraint=constraint))
         columns = ", ".join(self.quote(c.name) for c in table.columns)
-        cursor.execute(
-            f"INSERT INTO {self.table_name(fresh)} ({columns}) {self._deduplicated(table, staging)}"
+        rows = self.run(
+            cursor,
+            f"INSERT INTO {self.table_name(fresh)} ({columns}) {self._deduplicated(table, staging)}",
         )
-        rows = max(cursor.rowcount, 0)
-        cursor.execute(f"DROP TABLE {self.quote(staging)}")
-        cursor.execute(f"DROP TABLE IF EXISTS {self.table_name(table.name)}")
-        cursor.execute(f"ALTER TABLE {self.table_name(fresh)} RENAME TO {self.quote(table.name)}")
-        cursor.execute(
+        self.run(cursor, f"DROP TABLE {self.quote(staging)}")
+        self.run(cursor, f"DROP TABLE IF EXISTS {self.table_name(table.name)}")
+        self.run(cursor, f"ALTER TABLE {self.table_name(fresh)} RENAME TO {self.quote(table.name)}")
+        self.run(
+            cursor,
             f"ALTER TABLE {self.table_name(table.name)} RENAME CONSTRAINT "
-            f"{self.quote(constraint)} TO {self.quote(self.key_constraint(table.name))}"
+            f"{self.quote(constraint)} TO {self.quote(self.key_constraint(table.name))}",
         )
         self.describe(cursor, table.name, table)
         return rows
 
     def record_status(self, cursor: Cursor, model_name: str, when: datetime) -> None:
-        cursor.execute(
+        self.run(
+            cursor,
             f"INSERT INTO {self.table_name(STATUS_TABLE)} "
             "(data_model_name, transfer_last_updated_at) "
             f"VALUES ({self.literal(model_name)}, {self.literal(when)}::timestamptz) "
             "ON CONFLICT (data_model_name) DO UPDATE "
-            "SET transfer_last_updated_at = EXCLUDED.transfer_last_updated_at"
+            "SET transfer_last_updated_at = EXCLUDED.transfer_last_updated_at",
         )
 
 

@@ -18,6 +18,11 @@ from ferry.connectors.types import TableSpec
 from ferry.errors import ConnectorError
 from ferry.modelconfig import ModelConfig
 
+# Per-process caches: column descriptions change rarely; horizons may be a little old (see
+# PostgresFamilySource.horizon).
+_COLUMNS = postgres.TimedCache(30.0)
+_HORIZONS = postgres.TimedCache(2.0)
+
 
 class PostgresFamilySource(SqlSource):
     """A PostgreSQL-compatible source."""
@@ -43,20 +48,43 @@ class PostgresFamilySource(SqlSource):
                 )
 
     def columns(self, model: ModelConfig) -> dict[str, SourceColumn]:
+        """The table's (or query's) columns; kept for a few seconds, as every transfer of a
+        model asks for the same ones."""
+        key = f"{postgres.conninfo(self.config)}|{model.source_table}|{model.source_query or ''}"
+        cached: dict[str, SourceColumn] | None = _COLUMNS.get(key)
+        if cached is not None:
+            return cached
         with postgres.connect(self.config) as (_, cursor):
-            if model.source_query:
-                return self._query_columns(cursor, model)
-            parts = self.table_parts(model)
-            table = parts[-1]
-            schema = parts[-2] if len(parts) > 1 else None
-            cursor.execute(
-                "SELECT column_name, data_type, numeric_precision, numeric_scale "
-                "FROM information_schema.columns WHERE table_name = "
-                f"{self.literal(table)} AND table_schema = "
-                + (self.literal(schema) if schema else "current_schema()")
-                + " ORDER BY ordinal_position"
+            found = (
+                self._query_columns(cursor, model)
+                if model.source_query
+                else self._table_columns(cursor, model)
             )
-            rows = cursor.fetchall()
+        _COLUMNS.put(key, found)
+        return found
+
+    def _table_columns(self, cursor: Any, model: ModelConfig) -> dict[str, SourceColumn]:
+        parts = self.table_parts(model)
+        table = parts[-1]
+        schema = self.literal(parts[-2]) if len(parts) > 1 else "current_schema()"
+        # pg_catalog, not information_schema: the views cost milliseconds per lookup.
+        cursor.execute(
+            "SELECT a.attname, CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, NULL) "
+            "WHEN t.typtype = 'e' THEN 'USER-DEFINED' WHEN t.typcategory = 'A' THEN 'ARRAY' "
+            "ELSE format_type(a.atttypid, NULL) END, "
+            "CASE WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod > 0 "
+            "THEN ((a.atttypmod - 4) >> 16) & 65535 END, "
+            "CASE WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod > 0 "
+            "THEN (a.atttypmod - 4) & 65535 END "
+            "FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            f"WHERE c.relname = {self.literal(table)} AND n.nspname = {schema} "
+            "AND a.attnum > 0 AND NOT a.attisdropped "
+            "AND has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY a.attnum"
+        )
+        rows = cursor.fetchall()
         if not rows:
             raise ConnectorError(
                 f"table {model.source_table} does not exist or is not visible to this user",
@@ -65,8 +93,12 @@ class PostgresFamilySource(SqlSource):
                 blame="first_party",
             )
         return {
-            name: SourceColumn(
-                name, kind, postgres.READABLE.get(kind, frozenset()), precision, scale
+            str(name): SourceColumn(
+                str(name),
+                str(kind),
+                postgres.READABLE.get(str(kind), frozenset()),
+                precision,
+                scale,
             )
             for name, kind, precision, scale in rows
         }
@@ -91,28 +123,36 @@ class PostgresFamilySource(SqlSource):
         return found
 
     def horizon(self) -> datetime | None:
-        """When the oldest transaction still open on this database began.
+        """When the oldest transaction still open on this database began (or, with none open,
+        when this was asked: a transaction starting later stamps its rows later still).
 
-        Seeing other sessions' transactions needs the pg_read_all_stats role (or superuser);
-        without it PostgreSQL hides their start times and the lookback alone protects rows.
+        An answer a few seconds old is as safe as a fresh one: it can only be earlier, which
+        makes the next read start earlier. Seeing other sessions' transactions needs the
+        pg_read_all_stats role (or superuser); without it PostgreSQL hides their start times
+        and the lookback alone protects late rows.
         """
+        key = postgres.conninfo(self.config)
+        cached: datetime | None = _HORIZONS.get(key)
+        if cached is not None:
+            return cached
         with postgres.connect(self.config) as (_, cursor):
             cursor.execute(
-                "SELECT min(xact_start) FROM pg_stat_activity "
+                "SELECT coalesce(min(xact_start), now()) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                 "AND xact_start IS NOT NULL AND backend_type = 'client backend'"
             )
-            oldest = cursor.fetchall()[0][0]
-        return oldest.astimezone(UTC) if oldest is not None else None
+            oldest: datetime = cursor.fetchall()[0][0].astimezone(UTC)
+        _HORIZONS.put(key, oldest)
+        return oldest
 
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         columns = self.columns(request.model) if not request.model.source_query else {}
         sql = self.select_sql(request, columns)
         with postgres.connect(self.config) as (_, cursor):
             # One snapshot for the whole read: rows committed meanwhile wait for the next run.
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            postgres.run(cursor, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.adbc_statement.set_options(
-                **{"adbc.postgresql.batch_size_hint_bytes": str(postgres.BATCH_BYTES)}
+                **{"adbc.postgresql.batch_size_hint_bytes": str(request.batch_bytes)}
             )
             try:
                 cursor.execute(sql)

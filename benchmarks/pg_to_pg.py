@@ -1,0 +1,325 @@
+"""PostgreSQL → PostgreSQL: Ferry against a raw binary COPY pipe, in the same run.
+
+    python benchmarks/pg_to_pg.py [--rows 1000000] [--tenants 1000] [--workers 2]
+
+Builds a source table (7 columns, the given number of tenants) in a throwaway database, then:
+
+- full copy: the pipe ``COPY … TO STDOUT (FORMAT binary) | COPY … FROM STDIN (FORMAT binary)``
+  of the whole table, against Ferry delivering every tenant's slice to its own destination;
+- incremental: 1 % of rows updated and 0.5 % inserted; the pipe copies the changed rows into a
+  staging table and merges them with ``INSERT … ON CONFLICT``, against Ferry's incremental runs.
+
+Prints both times, the ratio, rows/s and Ferry's peak memory (resident set of this process,
+which runs the workers). Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and psql on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
+from ferry import transfer
+from ferry.db import migrate
+from ferry.db.engine import session_scope
+from ferry.db.models import Environment
+from ferry.logging import configure
+from ferry.runtime import Runtime
+from ferry.scope import Scope
+from ferry.services import destinations, models, organizations, recipients, sources, transfers
+from ferry.settings import Settings
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+COLUMNS = ("id", "org_id", "title", "amount", "quantity", "is_open", "updated_at")
+
+
+def psql(database: str, sql: str) -> None:
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ],
+        check=True,
+    )
+
+
+def create_database(name: str) -> None:
+    psql("postgres", f'CREATE DATABASE "{name}"')
+
+
+def drop_database(name: str) -> None:
+    psql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def build_source(name: str, rows: int, tenants: int) -> None:
+    psql(
+        name,
+        f"""
+        CREATE TABLE orders (id BIGINT PRIMARY KEY, org_id TEXT NOT NULL, title TEXT,
+            amount NUMERIC(12, 2), quantity INTEGER, is_open BOOLEAN, updated_at TIMESTAMPTZ);
+        INSERT INTO orders SELECT g, 't' || lpad((g % {tenants})::text, 5, '0'),
+            'order ' || g || ' of ' || md5(g::text), (g % 100000) / 100.0, g % 1000,
+            g % 3 = 0, now() - (g || ' milliseconds')::interval
+        FROM generate_series(1, {rows}) AS g;
+        CREATE INDEX orders_read ON orders (org_id, updated_at, id);
+        ANALYZE orders;""",
+    )
+
+
+def pipe(source: str, destination: str, query: str, table: str) -> float:
+    """Seconds for psql COPY TO STDOUT | psql COPY FROM STDIN, both binary."""
+    out = [
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        source,
+        "-q",
+        "-c",
+        f"COPY ({query}) TO STDOUT (FORMAT binary)",
+    ]
+    into = [
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-d",
+        destination,
+        "-q",
+        "-c",
+        f"COPY {table} FROM STDIN (FORMAT binary)",
+    ]
+    started = time.perf_counter()
+    reader = subprocess.Popen(out, stdout=subprocess.PIPE)
+    writer = subprocess.run(into, stdin=reader.stdout, check=True)
+    reader.wait()
+    if reader.returncode or writer.returncode:
+        raise RuntimeError("the COPY pipe failed")
+    return time.perf_counter() - started
+
+
+def configure_ferry(runtime: Runtime, source: str, target: str, tenants: int) -> list[str]:
+    sessions = runtime.sessions
+    with session_scope(sessions) as session:
+        organizations.create_api_key(session, org_name="bench", environment="prod")
+    with session_scope(sessions) as session:
+        env = session.scalars(sa.select(Environment).where(Environment.kind == "prod")).one()
+        scope = Scope(
+            organization_id=env.organization_id,
+            environment_id=env.id,
+            environment="prod",
+            actor_type="api_key",
+            actor_id=None,
+        )
+        login = {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "auth_method": "password_auth",
+            "password_auth": {"username": "postgres", "password": "bench-password"},
+            "disable_ssl": True,
+        }
+        from ferry.connectors import registry
+
+        source_cls = registry.source_class("postgres")
+        sources.create(
+            session,
+            scope=scope,
+            name="app",
+            vendor="postgres",
+            config=source_cls.config_model.model_validate(
+                login | {"database": source, "schema": "public"}
+            ),
+        )
+        columns = [
+            {"name_in_source": c, "name_in_destination": c, "data_type": t}
+            for c, t in (
+                ("title", "text"),
+                ("amount", "decimal"),
+                ("quantity", "integer"),
+                ("is_open", "boolean"),
+            )
+        ]
+        models.create(
+            session,
+            scope=scope,
+            skip_validation=True,
+            data={
+                "model_name": "orders",
+                "source_table": "public.orders",
+                "organization_column": "org_id",
+                "columns": [
+                    {
+                        "name_in_source": "id",
+                        "name_in_destination": "id",
+                        "data_type": "bigint",
+                        "is_primary_key": True,
+                    },
+                    *columns,
+                    {
+                        "name_in_source": "updated_at",
+                        "name_in_destination": "updated_at",
+                        "data_type": "timestamp",
+                        "is_last_modified": True,
+                    },
+                ],
+            },
+        )
+        dest_cls = registry.destination_class("postgres")
+        made = []
+        for n in range(tenants):
+            tenant = f"t{n:05d}"
+            recipient = recipients.create(
+                session, scope=scope, data={"id_in_provider_system": tenant}
+            )
+            config = dest_cls.config_model.model_validate(
+                login | {"database": target, "schema": f"out_{tenant}", "use_ssh_tunnel": False}
+            )
+            destination = destinations.create(
+                session,
+                scope=scope,
+                config=config,
+                data={"vendor": "postgres", "name": tenant, "recipient_id": recipient.id},
+            )
+            made.append(str(destination.id))
+        return made
+
+
+def run_all(runtime: Runtime, destination_ids: list[str], workers: int) -> float:
+    sessions, settings = runtime.sessions, runtime.settings
+    with session_scope(sessions) as session:
+        env = session.scalars(sa.select(Environment).where(Environment.kind == "prod")).one()
+        scope = Scope(
+            organization_id=env.organization_id,
+            environment_id=env.id,
+            environment="prod",
+            actor_type="api_key",
+            actor_id=None,
+        )
+    ids = []
+    with session_scope(sessions) as session:
+        for destination_id in destination_ids:
+            made, _ = transfers.request(
+                session, scope=scope, destination_id=destination_id, data={}
+            )
+            ids.append(made.id)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        statuses = list(
+            pool.map(lambda t: transfer.run(sessions, t, worker="bench", settings=settings), ids)
+        )
+    elapsed = time.perf_counter() - started
+    failed = [s for s in statuses if s != "SUCCESS"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} transfers did not succeed: {failed[:3]}")
+    return elapsed
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(label: str, rows: int, pipe_seconds: float, ferry_seconds: float) -> None:
+    print(
+        f"{label}: pipe {pipe_seconds:.2f}s ({rows / pipe_seconds:,.0f} rows/s), "
+        f"ferry {ferry_seconds:.2f}s ({rows / ferry_seconds:,.0f} rows/s), "
+        f"ratio {ferry_seconds / pipe_seconds:.2f}x, ferry peak memory {peak_mib():.0f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    configure("WARNING")
+    tag = uuid.uuid4().hex[:8]
+    source, pipe_target, ferry_target = (
+        f"bench_src_{tag}",
+        f"bench_pipe_{tag}",
+        f"bench_ferry_{tag}",
+    )
+    for name in (source, pipe_target, ferry_target):
+        create_database(name)
+    try:
+        print(f"building {args.rows:,} rows for {args.tenants:,} tenants …", file=sys.stderr)
+        build_source(source, args.rows, args.tenants)
+        psql(
+            pipe_target,
+            "CREATE TABLE orders (id BIGINT PRIMARY KEY, org_id TEXT, "
+            "title TEXT, amount NUMERIC(12, 2), quantity INTEGER, "
+            "is_open BOOLEAN, updated_at TIMESTAMPTZ)",
+        )
+        with tempfile.TemporaryDirectory() as work:
+            settings = Settings(
+                database_url=f"sqlite:///{Path(work) / 'meta.db'}",
+                secret_key=Fernet.generate_key().decode(),
+            )
+            migrate.upgrade(settings)
+            runtime = Runtime.build(settings)
+            ids = configure_ferry(runtime, source, ferry_target, args.tenants)
+
+            full_pipe = pipe(source, pipe_target, "SELECT * FROM orders", "orders")
+            full_ferry = run_all(runtime, ids, args.workers)
+            report("full copy", args.rows, full_pipe, full_ferry)
+
+            changed = args.rows // 100
+            added = args.rows // 200
+            psql(
+                source,
+                "UPDATE orders SET title = title || ' (edited)', "
+                "updated_at = now() WHERE id % 100 = 7",
+            )
+            psql(
+                source,
+                f"INSERT INTO orders SELECT g, 't' || lpad((g % {args.tenants})::text"
+                f", 5, '0'), 'new ' || g, 1.5, 1, true, now() FROM generate_series("
+                f"{args.rows + 1}, {args.rows + added}) AS g",
+            )
+            psql(pipe_target, "CREATE UNLOGGED TABLE staging (LIKE orders)")
+            started = time.perf_counter()
+            pipe(
+                source,
+                pipe_target,
+                "SELECT * FROM orders WHERE updated_at > now() - interval '1 hour'",
+                "staging",
+            )
+            psql(
+                pipe_target,
+                "INSERT INTO orders SELECT * FROM staging ON CONFLICT (id) DO "
+                "UPDATE SET title = EXCLUDED.title, updated_at = "
+                "EXCLUDED.updated_at",
+            )
+            incremental_pipe = time.perf_counter() - started
+            incremental_ferry = run_all(runtime, ids, args.workers)
+            report("incremental", changed + added, incremental_pipe, incremental_ferry)
+            runtime.engine.dispose()
+    finally:
+        for name in (source, pipe_target, ferry_target):
+            drop_database(name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Running ``ferry`` commands as real processes in tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+FERRY = [sys.executable, "-m", "ferry.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without any FERRY_* setting, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    return env | extra
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FERRY, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+@dataclass
+class Process:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no goodbye — a crashed machine."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=30)
+
+
+@contextmanager
+def started(args: list[str], env: dict[str, str], cwd: Path, name: str) -> Iterator[Process]:
+    log = cwd / f"{name}.log"
+    with log.open("w") as handle:
+        popen = subprocess.Popen(
+            [*FERRY, *args],
+            env=env,
+            cwd=cwd,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        process = Process(popen, log)
+        try:
+            yield process
+        finally:
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGTERM)
+                try:
+                    popen.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def wait_for_http(base: str, process: Process, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(base + "/", timeout=1)
+            return
+        except httpx.TransportError:
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"ferry did not start:\n{process.output()}") from None
+            time.sleep(0.2)
