@@ -13,15 +13,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from ferry.errors import ConnectorError
 from ferry.modelconfig import DataType
 
-Error = duckdb.Error
-Connection = duckdb.DuckDBPyConnection
+# The driver is imported inside the functions that use it: drivers load only for vendors in use.
+if TYPE_CHECKING:
+    import duckdb
+
+    Connection = duckdb.DuckDBPyConnection
 
 # Never download extensions at run time: a worker may have no route to the internet, and what
 # Ferry needs (JSON, time zones) is built into the package.
@@ -113,6 +114,8 @@ def connect(path: Path, *, read_only: bool) -> Iterator[Connection]:
             title="Database file not found",
             blame="third_party",
         )
+    import duckdb
+
     try:
         connection = duckdb.connect(str(path), read_only=read_only, config=dict(CONFIG))
     except duckdb.Error as exc:
@@ -127,6 +130,13 @@ def connect(path: Path, *, read_only: bool) -> Iterator[Connection]:
         connection.close()
 
 
+def error_type() -> type[duckdb.Error]:
+    """The driver's base error class (``duckdb.Error``)."""
+    import duckdb
+
+    return duckdb.Error
+
+
 def arrow_reader(relation: Any, rows: int) -> Any:
     """A streaming Arrow reader over a relation, ``rows`` rows per batch. DuckDB 1.x names
     it ``fetch_record_batch``; later releases ``to_arrow_reader`` and deprecate the old name."""
@@ -137,6 +147,8 @@ def arrow_reader(relation: Any, rows: int) -> Any:
 
 def classify(exc: duckdb.Error, path: Path) -> ConnectorError:
     """A user-facing error for a driver error; the raw text goes to ``trace`` only."""
+    import duckdb
+
     raw = str(exc)
     text = raw.lower()
     if "could not set lock" in text or "different configuration" in text:

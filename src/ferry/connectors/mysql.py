@@ -18,28 +18,33 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
-
-import pymysql
-import pymysql.converters
-from pymysql.connections import Connection, MySQLResult
-from pymysql.constants import CR, ER
-from pymysql.cursors import Cursor
-from pymysql.protocol import LoadLocalPacketWrapper
 
 from ferry.connectors.config import VendorConfig
 from ferry.errors import ConnectorError
 from ferry.modelconfig import DataType
 
+# PyMySQL is imported inside the functions that use it: drivers load only for vendors in use.
+if TYPE_CHECKING:
+    from pymysql.connections import Connection
+    from pymysql.cursors import Cursor
+
 DEFAULT_TIMEOUT_SECONDS = 10
 SQL_MODE = (
     "STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO"
 )
-# Encoders only: with no decoders PyMySQL hands every value over as the server's text (bytes for
-# binary columns), which keeps decimals exact and leaves the typing to the connectors.
-_ENCODERS: dict[Any, Any] = {
-    k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)
-}
+
+
+@cache
+def _encoders() -> dict[Any, Any]:
+    """Encoders only: with no decoders PyMySQL hands every value over as the server's text
+    (bytes for binary columns), which keeps decimals exact and leaves the typing to the
+    connectors."""
+    import pymysql.converters
+
+    return {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
+
 
 # MySQL type (information_schema DATA_TYPE, or a refinement of it) → the Ferry types it can be
 # read as. ``tinyint(1)`` is how MySQL spells BOOLEAN; unsigned types lose the Ferry integer
@@ -73,40 +78,45 @@ _readable("datetime, timestamp", DataType.TIMESTAMP, _S)
 # string columns are accepted as either.
 _readable("string", _S, _J, _B)
 
-# Result type codes of a custom query → the names above.
-TYPE_CODES: dict[int, str] = {
-    pymysql.FIELD_TYPE.DECIMAL: "decimal",
-    pymysql.FIELD_TYPE.NEWDECIMAL: "decimal",
-    pymysql.FIELD_TYPE.TINY: "tinyint",
-    pymysql.FIELD_TYPE.SHORT: "smallint",
-    pymysql.FIELD_TYPE.INT24: "mediumint",
-    pymysql.FIELD_TYPE.LONG: "int",
-    pymysql.FIELD_TYPE.LONGLONG: "bigint",
-    pymysql.FIELD_TYPE.FLOAT: "float",
-    pymysql.FIELD_TYPE.DOUBLE: "double",
-    pymysql.FIELD_TYPE.YEAR: "year",
-    pymysql.FIELD_TYPE.DATE: "date",
-    pymysql.FIELD_TYPE.NEWDATE: "date",
-    pymysql.FIELD_TYPE.DATETIME: "datetime",
-    pymysql.FIELD_TYPE.TIMESTAMP: "timestamp",
-    pymysql.FIELD_TYPE.TIME: "time",
-    pymysql.FIELD_TYPE.BIT: "bit",
-    pymysql.FIELD_TYPE.JSON: "json",
-    pymysql.FIELD_TYPE.ENUM: "enum",
-    pymysql.FIELD_TYPE.SET: "set",
-    **dict.fromkeys(
-        (
-            pymysql.FIELD_TYPE.VARCHAR,
-            pymysql.FIELD_TYPE.VAR_STRING,
-            pymysql.FIELD_TYPE.STRING,
-            pymysql.FIELD_TYPE.TINY_BLOB,
-            pymysql.FIELD_TYPE.MEDIUM_BLOB,
-            pymysql.FIELD_TYPE.LONG_BLOB,
-            pymysql.FIELD_TYPE.BLOB,
+
+@cache
+def type_codes() -> dict[int, str]:
+    """Result type codes of a custom query → the names above."""
+    from pymysql.constants import FIELD_TYPE
+
+    return {
+        FIELD_TYPE.DECIMAL: "decimal",
+        FIELD_TYPE.NEWDECIMAL: "decimal",
+        FIELD_TYPE.TINY: "tinyint",
+        FIELD_TYPE.SHORT: "smallint",
+        FIELD_TYPE.INT24: "mediumint",
+        FIELD_TYPE.LONG: "int",
+        FIELD_TYPE.LONGLONG: "bigint",
+        FIELD_TYPE.FLOAT: "float",
+        FIELD_TYPE.DOUBLE: "double",
+        FIELD_TYPE.YEAR: "year",
+        FIELD_TYPE.DATE: "date",
+        FIELD_TYPE.NEWDATE: "date",
+        FIELD_TYPE.DATETIME: "datetime",
+        FIELD_TYPE.TIMESTAMP: "timestamp",
+        FIELD_TYPE.TIME: "time",
+        FIELD_TYPE.BIT: "bit",
+        FIELD_TYPE.JSON: "json",
+        FIELD_TYPE.ENUM: "enum",
+        FIELD_TYPE.SET: "set",
+        **dict.fromkeys(
+            (
+                FIELD_TYPE.VARCHAR,
+                FIELD_TYPE.VAR_STRING,
+                FIELD_TYPE.STRING,
+                FIELD_TYPE.TINY_BLOB,
+                FIELD_TYPE.MEDIUM_BLOB,
+                FIELD_TYPE.LONG_BLOB,
+                FIELD_TYPE.BLOB,
+            ),
+            "string",
         ),
-        "string",
-    ),
-}
+    }
 
 
 def kind(data_type: str, column_type: str) -> str:
@@ -152,9 +162,15 @@ def server_of(connection: Connection[Any]) -> Server:
     return Server(version=version, is_mariadb=is_mariadb)
 
 
-class _GuardedResult(MySQLResult):
+class _ResultGuard:
+    """Mixed into PyMySQL's ``MySQLResult`` by ``_guarded_result``."""
+
     def _read_load_local_packet(self, first_packet: Any) -> None:
-        connection = cast(GuardedConnection, self.connection)
+        import pymysql
+        from pymysql.constants import CR
+        from pymysql.protocol import LoadLocalPacketWrapper
+
+        connection = cast("GuardedConnection", cast(Any, self).connection)
         requested = LoadLocalPacketWrapper(first_packet).filename
         offered = connection.offered_file
         if offered is None or requested != offered.encode():
@@ -167,13 +183,7 @@ class _GuardedResult(MySQLResult):
         cast(Any, super())._read_load_local_packet(first_packet)
 
 
-if TYPE_CHECKING:
-    _Connection = Connection[Cursor]
-else:  # PyMySQL's Connection is generic only in its type stubs.
-    _Connection = Connection
-
-
-class GuardedConnection(_Connection):
+class ConnectionGuard:
     """A connection that sends a local file only to its own ``LOAD DATA LOCAL INFILE``, and only
     the file named there.
 
@@ -182,7 +192,7 @@ class GuardedConnection(_Connection):
     (its secret key, other tenants' credentials). ``offered_file`` is set only while Ferry's
     own load runs. PyMySQL has no hook for this, so two of its internal methods are extended
     (``_read_query_result``, ``_read_load_local_packet``); tests run the guard against a real
-    server.
+    server. Mixed into PyMySQL's ``Connection`` by ``_guarded_connection``.
     """
 
     offered_file: str | None = None
@@ -191,7 +201,7 @@ class GuardedConnection(_Connection):
         # PyMySQL's own method, with the guarded result class.
         self_ = cast(Any, self)
         self_._result = None
-        result = _GuardedResult(self)
+        result = _guarded_result()(self)
         if unbuffered:
             result.init_unbuffered_query()
         else:
@@ -202,8 +212,33 @@ class GuardedConnection(_Connection):
         return cast(int, result.affected_rows)
 
 
+if TYPE_CHECKING:
+
+    class GuardedConnection(ConnectionGuard, Connection[Cursor]):
+        """A PyMySQL connection with ``ConnectionGuard``."""
+
+
+@cache
+def _guarded_result() -> Any:
+    """PyMySQL's result class with ``_ResultGuard``."""
+    from pymysql.connections import MySQLResult
+
+    return type("_GuardedResult", (_ResultGuard, MySQLResult), {})
+
+
+@cache
+def _guarded_connection() -> type[GuardedConnection]:
+    """PyMySQL's connection class with ``ConnectionGuard``."""
+    from pymysql.connections import Connection
+
+    built = type("GuardedConnection", (ConnectionGuard, Connection), {})
+    return cast("type[GuardedConnection]", built)
+
+
 def open_connection(config: VendorConfig, *, database: str | None = None) -> GuardedConnection:
     """A connection in Ferry's session settings, outside any transaction."""
+    import pymysql
+
     values = config.reveal()
     if values.get("use_ssh_tunnel"):
         raise ConnectorError(
@@ -225,7 +260,7 @@ def open_connection(config: VendorConfig, *, database: str | None = None) -> Gua
         context.verify_mode = ssl.CERT_NONE
         options["ssl"] = context
     try:
-        return GuardedConnection(
+        return _guarded_connection()(
             host=str(values["host"]),
             port=int(values["port"]),
             user=str(auth.get("username", "")),
@@ -236,7 +271,7 @@ def open_connection(config: VendorConfig, *, database: str | None = None) -> Gua
             connect_timeout=int(
                 values.get("connection_timeout_in_seconds") or DEFAULT_TIMEOUT_SECONDS
             ),
-            conv=_ENCODERS,
+            conv=_encoders(),
             autocommit=False,
             init_command=f"SET time_zone = '+00:00', sql_mode = '{SQL_MODE}'",
             program_name="ferry",
@@ -250,6 +285,8 @@ def close(connection: Connection[Any]) -> None:
     """Roll back whatever is open and close, ignoring a connection that is already gone."""
     if not connection.open:
         return
+    import pymysql
+
     with suppress(pymysql.MySQLError):
         connection.rollback()
     with suppress(pymysql.MySQLError):
@@ -273,7 +310,7 @@ def abandon(connection: Connection[Any]) -> None:
 @contextmanager
 def offering(connection: Connection[Any], path: str) -> Iterator[None]:
     """Let the server fetch this one local file, for the LOAD DATA LOCAL INFILE run inside."""
-    if not isinstance(connection, GuardedConnection):
+    if not isinstance(connection, ConnectionGuard):
         raise TypeError("LOAD DATA LOCAL needs a connection made by ferry.connectors.mysql")
     connection.offered_file = path
     try:
@@ -287,6 +324,8 @@ def connect(
     config: VendorConfig, *, database: str | None = None
 ) -> Iterator[tuple[GuardedConnection, Cursor]]:
     """(connection, cursor); statements run in a transaction rolled back unless committed."""
+    import pymysql
+
     connection = open_connection(config, database=database)
     try:
         yield connection, connection.cursor()
@@ -296,38 +335,63 @@ def connect(
         close(connection)
 
 
-_AUTH = {ER.ACCESS_DENIED_ERROR, 1698, 1251}
-_PERMISSION = {
-    ER.DBACCESS_DENIED_ERROR,
-    ER.TABLEACCESS_DENIED_ERROR,
-    ER.COLUMNACCESS_DENIED_ERROR,
-    ER.SPECIFIC_ACCESS_DENIED_ERROR,
-    1370,  # routine access denied
-}
-_NOT_FOUND = {ER.NO_SUCH_TABLE, ER.BAD_TABLE_ERROR, ER.BAD_FIELD_ERROR}
-_TRANSIENT = {
-    ER.LOCK_DEADLOCK,
-    ER.LOCK_WAIT_TIMEOUT,
-    ER.CON_COUNT_ERROR,
-    ER.SERVER_SHUTDOWN,
-    ER.QUERY_INTERRUPTED,
-    1927,  # MariaDB: connection was killed
-    3024,  # MySQL: maximum statement execution time exceeded
-    CR.CR_SERVER_GONE_ERROR,
-    CR.CR_SERVER_LOST,
-    2055,  # lost connection (extended)
-}
-_BAD_VALUE = {
-    ER.WARN_DATA_OUT_OF_RANGE,
-    ER.TRUNCATED_WRONG_VALUE_FOR_FIELD,
-    ER.DATA_TOO_LONG,
-    ER.TRUNCATED_WRONG_VALUE,
-    ER.BAD_NULL_ERROR,
-    ER.WARN_DATA_TRUNCATED,
-    1365,  # division by 0
-    3140,  # MySQL: invalid JSON text
-    4025,  # MariaDB: CHECK constraint failed (its JSON type checks JSON_VALID)
-}
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """Groups of server (ER) and client (CR) error numbers."""
+
+    auth: frozenset[int]
+    permission: frozenset[int]
+    not_found: frozenset[int]
+    transient: frozenset[int]
+    bad_value: frozenset[int]
+
+
+@cache
+def _codes() -> _Codes:
+    from pymysql.constants import CR, ER
+
+    return _Codes(
+        auth=frozenset({ER.ACCESS_DENIED_ERROR, 1698, 1251}),
+        permission=frozenset(
+            {
+                ER.DBACCESS_DENIED_ERROR,
+                ER.TABLEACCESS_DENIED_ERROR,
+                ER.COLUMNACCESS_DENIED_ERROR,
+                ER.SPECIFIC_ACCESS_DENIED_ERROR,
+                1370,  # routine access denied
+            }
+        ),
+        not_found=frozenset({ER.NO_SUCH_TABLE, ER.BAD_TABLE_ERROR, ER.BAD_FIELD_ERROR}),
+        transient=frozenset(
+            {
+                ER.LOCK_DEADLOCK,
+                ER.LOCK_WAIT_TIMEOUT,
+                ER.CON_COUNT_ERROR,
+                ER.SERVER_SHUTDOWN,
+                ER.QUERY_INTERRUPTED,
+                1927,  # MariaDB: connection was killed
+                3024,  # MySQL: maximum statement execution time exceeded
+                CR.CR_SERVER_GONE_ERROR,
+                CR.CR_SERVER_LOST,
+                2055,  # lost connection (extended)
+            }
+        ),
+        bad_value=frozenset(
+            {
+                ER.WARN_DATA_OUT_OF_RANGE,
+                ER.TRUNCATED_WRONG_VALUE_FOR_FIELD,
+                ER.DATA_TOO_LONG,
+                ER.TRUNCATED_WRONG_VALUE,
+                ER.BAD_NULL_ERROR,
+                ER.WARN_DATA_TRUNCATED,
+                1365,  # division by 0
+                3140,  # MySQL: invalid JSON text
+                4025,  # MariaDB: CHECK constraint failed (its JSON type checks JSON_VALID)
+            }
+        ),
+    )
+
+
 _UNRESOLVED = (
     "name or service not known",
     "nodename nor servname",
@@ -342,6 +406,9 @@ _UNRESOLVED = (
 
 def classify(exc: Exception, config: VendorConfig) -> ConnectorError:
     """A user-facing error for a driver error; the raw text goes to ``trace`` only."""
+    from pymysql.constants import CR, ER
+
+    codes = _codes()
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     message = scrub(str(exc.args[1]) if len(exc.args) > 1 else str(exc), config)
     trace = scrub(f"{type(exc).__name__}{exc.args!r}", config)
@@ -356,7 +423,7 @@ def classify(exc: Exception, config: VendorConfig) -> ConnectorError:
             text, error_code=error_code, title=title, blame=blame, trace=trace, retryable=retry
         )
 
-    if code in _AUTH:
+    if code in codes.auth:
         return error("the username or password was rejected", "PRQL-AUTH", "Authentication failed")
     if code == ER.BAD_DB_ERROR:
         database = values.get("database") or values.get("connection_database")
@@ -400,13 +467,13 @@ def classify(exc: Exception, config: VendorConfig) -> ConnectorError:
             "PRQL-PERMISSION",
             "Permission denied",
         )
-    if code in _PERMISSION:
+    if code in codes.permission:
         return error(f"permission denied: {message}", "PRQL-PERMISSION", "Permission denied")
-    if code in _NOT_FOUND:
+    if code in codes.not_found:
         return error(message, "PRQL-NOT-FOUND", "Table or column not found", "first_party")
-    if code in _TRANSIENT:
+    if code in codes.transient:
         return error(message, "PRQL-TRANSIENT", "Temporary database error", retry=True)
-    if code in _BAD_VALUE:
+    if code in codes.bad_value:
         return error(message, "PRQL-TYPE", "Value does not fit the column type", "first_party")
     if code in (ER.NOT_ALLOWED_COMMAND, 3948):
         return error(

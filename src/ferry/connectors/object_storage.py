@@ -101,21 +101,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
-import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-    SSLError,
-)
 
 from ferry.connectors.base import (
     Capabilities,
@@ -130,7 +118,10 @@ from ferry.connectors.types import ColumnSpec, TableSpec
 from ferry.errors import ConnectorError
 from ferry.modelconfig import DataType
 
+# boto3 and botocore are imported where used: drivers load only for vendors in use.
 if TYPE_CHECKING:
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
@@ -546,6 +537,8 @@ class S3FamilyDestination(FileDestination):
         return str(self.config.public_view()["bucket_name"])
 
     def client_config(self, settings: S3Settings) -> Config:
+        from botocore.config import Config
+
         return Config(
             region_name=settings.region,
             connect_timeout=self.connect_timeout_seconds,
@@ -561,6 +554,10 @@ class S3FamilyDestination(FileDestination):
     @contextmanager
     def open_store(self) -> Iterator[FileStore]:
         settings = self.settings()
+
+        import boto3
+        from botocore.exceptions import BotoCoreError
+
         translate = self.classify
         try:
             client: S3Client = boto3.session.Session().client(
@@ -585,6 +582,16 @@ class S3FamilyDestination(FileDestination):
 
     def classify(self, exc: Exception) -> ConnectorError:
         """A user-facing error for a botocore error; the raw text goes to ``trace`` only."""
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            ReadTimeoutError,
+            SSLError,
+        )
+
         raw = str(exc)
         secrets = self.config.split()[1]
         for secret in secrets.values():
@@ -735,6 +742,8 @@ class S3Store:
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             yield
         except (BotoCoreError, ClientError) as exc:

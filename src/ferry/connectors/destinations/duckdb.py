@@ -86,7 +86,7 @@ class DuckDBFamilyDestination(SqlDestination):
                 yield connection, connection
             finally:
                 # Nothing to undo after a commit; DuckDB says so with an error.
-                with suppress(duckdb.Error):
+                with suppress(duckdb.error_type()):
                     connection.rollback()
 
     def column_type(self, column: ColumnSpec) -> str:
@@ -156,7 +156,7 @@ class DuckDBFamilyDestination(SqlDestination):
                 f"QUALIFY row_number() OVER (PARTITION BY {keys} "
                 f"ORDER BY {newest} DESC NULLS LAST) = 1"
             )
-        except duckdb.Error:
+        except duckdb.error_type():
             feed.reraise()
             raise
         # Only on success: after a failure the transaction refuses every statement, and the

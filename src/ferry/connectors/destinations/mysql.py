@@ -49,11 +49,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute
-from pymysql.cursors import Cursor as MySQLCursor
 
 from ferry.connectors import mysql
 from ferry.connectors.base import Capabilities, WriteContext
@@ -64,6 +63,10 @@ from ferry.connectors.types import ColumnSpec, TableSpec
 from ferry.errors import ConnectorError
 from ferry.fields import Short
 from ferry.modelconfig import DataType
+
+# For annotations only: drivers load only for vendors in use.
+if TYPE_CHECKING:
+    from pymysql.cursors import Cursor as MySQLCursor
 
 TYPES = {
     DataType.STRING: "LONGTEXT",

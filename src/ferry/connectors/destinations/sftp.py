@@ -43,13 +43,11 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
-import paramiko
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-from paramiko.ssh_exception import NoValidConnectionsError
 
 from ferry.connectors.base import Capabilities
 from ferry.connectors.config import Csv
@@ -66,6 +64,10 @@ from ferry.connectors.types import TableSpec
 from ferry.errors import ConnectorError
 from ferry.fields import Short
 from ferry.modelconfig import DataType
+
+# paramiko is imported where used: drivers load only for vendors in use.
+if TYPE_CHECKING:
+    import paramiko
 
 CONNECT_TIMEOUT_SECONDS = 15
 # How long one SFTP request may hang before the connection is given up.
@@ -169,6 +171,8 @@ class SftpStore:
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
+        import paramiko
+
         try:
             yield
         except (OSError, EOFError, paramiko.SSHException) as exc:
@@ -191,6 +195,8 @@ class SftpStore:
         self.known_dirs.add(directory)
 
     def _store(self, key: str, send: Callable[[str], object]) -> None:
+        import paramiko
+
         directory, name = posixpath.split(key)
         temporary = posixpath.join(directory, f".{name}{PARTIAL_SUFFIX}")
         with self._translated():
@@ -275,6 +281,8 @@ class SftpDestination(FileDestination):
                 title="SSH key not found",
                 blame="first_party",
             )
+        import paramiko
+
         for kind in (paramiko.RSAKey, paramiko.Ed25519Key, paramiko.ECDSAKey):
             try:
                 return kind.from_private_key(io.StringIO(pem))
@@ -291,6 +299,8 @@ class SftpDestination(FileDestination):
     def open_store(self) -> Iterator[FileStore]:
         values = self.config.public_view()
         key = self.private_key()
+        import paramiko
+
         client = paramiko.SSHClient()
         # Ferry keeps no host key per destination (the Prequel shape has no field for one), so
         # the server's key cannot be checked against a known one. AutoAddPolicy accepts the key
@@ -330,6 +340,9 @@ class SftpDestination(FileDestination):
 
     def classify(self, exc: BaseException) -> ConnectorError:
         """A user-facing error for a paramiko or socket error; the raw text goes to ``trace``."""
+        import paramiko
+        from paramiko.ssh_exception import NoValidConnectionsError
+
         values = self.config.public_view()
         where = f"{values['host']}:{values['port']}"
         raw = f"{type(exc).__name__}: {exc}"

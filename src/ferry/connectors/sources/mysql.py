@@ -20,9 +20,6 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pymysql
-from pymysql.constants import ER
-from pymysql.cursors import SSCursor
 
 from ferry.connectors import mysql
 from ferry.connectors.base import ReadRequest, SourceColumn, Window
@@ -116,7 +113,7 @@ class MySQLFamilySource(SqlSource):
         cursor.execute(f"SELECT * FROM ({self.render_query(model, request)}) AS q LIMIT 0")
         found = {}
         for name, code, _, length, _, _, _ in cursor.description:
-            kind = mysql.TYPE_CODES.get(code, "")
+            kind = mysql.type_codes().get(code, "")
             if kind in ("tinyint", "bit") and length == 1:
                 kind = f"{kind}(1)"
             found[name] = SourceColumn(name, kind, mysql.READABLE.get(kind, frozenset()))
@@ -130,6 +127,10 @@ class MySQLFamilySource(SqlSource):
         there once it has touched an InnoDB table; its start is in the server's system time
         zone, to the second.
         """
+        # PyMySQL is imported here, not at module level: drivers load only for vendors in use.
+        import pymysql
+        from pymysql.constants import ER
+
         with mysql.connect(self.config) as (_, cursor):
             try:
                 cursor.execute(
@@ -150,6 +151,9 @@ class MySQLFamilySource(SqlSource):
         return datetime.fromisoformat(_text(oldest)).replace(tzinfo=UTC)
 
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
+        import pymysql
+        from pymysql.cursors import SSCursor
+
         sql = self.select_sql(request, {})
         builders = [_builder(column) for column in request.table.columns]
         schema = request.table.arrow_schema()
