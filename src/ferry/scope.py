@@ -20,3 +20,11 @@ class Scope:
     actor_type: str
     actor_id: str | None
     recipient_id: uuid.UUID | None = None
+    # A scoped token's binding: the digest of the destination details it was minted for (None:
+    # a read-only token) and the application origin it belongs to.
+    destination_digest: str | None = None
+    origin: str | None = None
+
+    @property
+    def is_recipient(self) -> bool:
+        return self.recipient_id is not None

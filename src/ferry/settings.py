@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ApiVersionName = Literal["2022-01-01", "2023-12-01"]
 
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # HTTP-date sent in the Sunset header of 2022-01-01 responses while that version is on.
     base_api_sunset: str = "Wed, 30 Jun 2027 00:00:00 GMT"
     public_url: str | None = None
+    # Browser origins allowed in every environment (comma-separated), besides each
+    # environment's own list and the origins of live scoped tokens.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     magic_link_ttl_hours: int = Field(default=168, ge=1)
     scoped_token_ttl_seconds: int = Field(default=3600, ge=60)
@@ -53,6 +56,13 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// SQLAlchemy URL")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
     @field_validator("public_url")

@@ -52,7 +52,7 @@ def describe(error: Mapping[str, Any]) -> tuple[tuple[int | str, ...], str]:
         return (*loc, ctx["field"]), f"is required when {ctx['selector']} is {ctx['value']}"
     if kind == "string_too_long":
         return loc, f"must be at most {ctx.get('max_length')} characters"
-    if kind == "string_too_short":
+    if kind in ("string_too_short", "too_short"):
         return loc, "must not be empty"
     if kind == "literal_error":
         return loc, f"must be one of {ctx.get('expected')}"

@@ -325,10 +325,16 @@ def test_create_returns_the_model(api: Api) -> None:
         assert created[key] == (
             cfg[key]
             if key != "columns"
-            else [{"is_primary_key": False, "is_last_modified": False} | c for c in cfg[key]]
+            else [
+                {"is_primary_key": False, "is_last_modified": False, "description": None} | c
+                for c in cfg[key]
+            ]
         )
     assert {"id", "revision_id", "source_id", "created_at", "updated_at"} <= set(created)
     assert created["source_id"] is None
+    # The fields the React SDK's ModelConfig type declares are present even when unset.
+    assert created["description"] is None
+    assert created["source_schema"] is None
     assert factories.is_rfc3339_utc(created["created_at"])
     assert created["updated_at"] == created["created_at"]
     assert api.ok("GET", f"/models/{created['id']}")["model"] == created

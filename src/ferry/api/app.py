@@ -9,12 +9,15 @@ from fastapi.responses import JSONResponse
 
 from ferry import __version__
 from ferry.api import handlers
+from ferry.api.cors import AllowedOrigins, CorsMiddleware
 from ferry.api.middleware import FerryMiddleware
 from ferry.api.openapi import build_openapi
 from ferry.api.routes import (
     connections,
     credentials,
     destinations,
+    environment,
+    forms,
     logs,
     magic_links,
     models,
@@ -23,6 +26,7 @@ from ferry.api.routes import (
     recipients,
     root,
     sources,
+    tokens,
     transfers,
     webhooks,
 )
@@ -44,7 +48,10 @@ ROUTERS = (
     webhooks.router,
     logs.router,
     connections.router,
+    tokens.router,
+    environment.router,
     public.router,
+    forms.router,
 )
 
 
@@ -73,4 +80,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse(document)
 
     app.add_middleware(FerryMiddleware, settings=settings)
+    # Outermost, so that even errors raised before routing carry CORS headers.
+    app.add_middleware(CorsMiddleware, allowed=AllowedOrigins(runtime.sessions, settings))
     return app

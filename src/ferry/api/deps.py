@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from ferry.api.pagination import PageParams, page_params
 from ferry.api.versions import ApiVersion
-from ferry.errors import InvalidInput, Unauthorized
+from ferry.errors import Forbidden, InvalidInput, Unauthorized
 from ferry.scope import Scope
-from ferry.services import organizations
+from ferry.services import organizations, tokens
 from ferry.settings import Settings
 from ferry.validation import parse
 
@@ -51,21 +51,50 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def api_key_scope(request: Request, session: DbSession) -> Scope:
-    """The environment opened by the ``X-API-KEY`` header (any letter case)."""
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def any_scope(request: Request, session: DbSession) -> Scope:
+    """An API key (``X-API-KEY``, any letter case) or a recipient's scoped token
+    (``Authorization: Bearer`` with ``X-APP-ID``)."""
     key = request.headers.get("x-api-key")
     if key:
         scope = organizations.authenticate(session, api_key=key.strip())
-        request.state.scope = scope
-        return scope
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
+    elif (token := _bearer(request)) is not None:
+        try:
+            scope = tokens.verify(
+                session,
+                token=token,
+                app_id=request.headers.get("x-app-id"),
+                origin=request.headers.get("origin"),
+            )
+        except Unauthorized as exc:
+            raise Unauthorized(
+                f"{exc.message}; send a valid scoped token, or an API key in the X-API-KEY header"
+            ) from None
+    else:
         raise Unauthorized(
-            "this route needs an API key in the X-API-KEY header; scoped tokens cannot use it"
+            "missing credentials: send an API key in X-API-KEY (or, from a "
+            "recipient's browser, a scoped token as Authorization: Bearer)"
         )
-    raise Unauthorized("missing API key: send it in the X-API-KEY header")
+    request.state.scope = scope
+    return scope
+
+
+def api_key_scope(request: Request, session: DbSession) -> Scope:
+    """The environment opened by an API key; a valid scoped token here is out of its scope."""
+    scope = any_scope(request, session)
+    if scope.is_recipient:
+        raise Forbidden("a scoped token cannot use this route; it needs an API key")
+    return scope
 
 
 ApiScope = Annotated[Scope, Depends(api_key_scope)]
+# Routes a recipient's scoped token may also use (the React SDK's calls).
+AnyScope = Annotated[Scope, Depends(any_scope)]
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 
@@ -84,7 +113,10 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        parsed = json.loads(raw)
+        # Kept as sent: a scoped token's check fingerprints exactly what the client sent.
+        request.state.json_body = parsed
+        return parsed
     except UnicodeDecodeError:
         raise InvalidInput("request body is not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
@@ -127,3 +159,9 @@ def body(
     current: type[BaseModel], base: type[BaseModel] | None = None, *, optional: bool = False
 ) -> Any:
     return Depends(VersionedBody(current, base, optional=optional))
+
+
+def sent_object(request: Request, key: str) -> Any:
+    """The object under ``key`` in the request body, exactly as the client sent it."""
+    body = getattr(request.state, "json_body", None)
+    return body.get(key) if isinstance(body, dict) else None

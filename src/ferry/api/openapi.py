@@ -115,7 +115,7 @@ def build_openapi(routers: Sequence[APIRouter], version: ApiVersion) -> dict[str
                     "schema": {"type": "string", "enum": [version.value], "default": version.value},
                 }
             )
-            if not path.startswith("/public"):
+            if not path.startswith("/public") and path != "/actions/generate-ssh-key":
                 operation["security"] = [{"ApiKey": []}]
             operation["responses"] = _responses()
     return document

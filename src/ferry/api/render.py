@@ -55,8 +55,20 @@ def listing(
     params: PageParams,
     version: ApiVersion,
     render: Callable[[T], dict[str, Any]],
+    complete: bool = False,
 ) -> dict[str, Any]:
-    """A list response: cursor-paginated in 2023-12-01, everything at once in 2022-01-01."""
+    """A list response: cursor-paginated in 2023-12-01, everything at once in 2022-01-01.
+
+    ``complete``: a caller that asks for no page gets every item, with ``has_next`` false. The
+    React SDK reads its recipient's destinations, models and products in one response and
+    follows no ``next_url``; those lists are a single recipient's, so they stay small.
+    """
+    asked_for_a_page = any(p in request.query_params for p in ("page_size", "count", "cursor"))
+    if complete and not asked_for_a_page and not version.is_base:
+        page = fetch_all(session, stmt, sort=sort, key=key, order=params.order)
+        return ok(
+            {name: _render_all(page.items, render)}, f"{len(page.items)} {name}", has_next=False
+        )
     if version.is_base:
         page = fetch_all(session, stmt, sort=sort, key=key, order=params.order)
         return ok({name: _render_all(page.items, render)}, f"{len(page.items)} {name}")

@@ -32,6 +32,26 @@ class ConfigModel(BaseModel):
         validate_by_name=False,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        """An optional field sent as "" is left out: forms (the React SDK's among them) send
+        every field they show, blank when the user typed nothing. A required field sent blank
+        is still refused."""
+        if not isinstance(data, dict):
+            return data
+        optional = {
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if not field.is_required()
+        }
+        return {
+            key: value
+            for key, value in data.items()
+            # Exactly "": a tab or a space is a value (a CSV delimiter, say).
+            if not (key in optional and value == "")
+        }
+
 
 class VendorConfig(ConfigModel):
     """A complete vendor object, e.g. the value under ``"postgres"`` in a destination."""

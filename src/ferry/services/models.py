@@ -34,7 +34,12 @@ def list_stmt(
     product_names: list[str] | None = None,
 ) -> Select[DataModel]:
     stmt = queries.select_in(DataModel, scope=scope)
-    if model_names:
+    subscribed = products.subscribed_products(session, scope=scope)
+    if subscribed is not None:
+        # A recipient's scoped token sees the models of the products it subscribes to.
+        available = products.models_of(session, scope=scope, product_names=subscribed)
+        stmt = stmt.where(DataModel.model_name.in_(available))
+    if model_names is not None:
         stmt = stmt.where(DataModel.model_name.in_(model_names))
     if product_names:
         covered = products.models_of(session, scope=scope, product_names=product_names)

@@ -100,3 +100,29 @@ def revoke_api_key(session: Session, *, api_key: str) -> bool:
         return False
     key.revoked_at = utcnow()
     return True
+
+
+def environment_view(env: Environment) -> dict[str, object]:
+    return {
+        "id": str(env.id),
+        "organization_id": str(env.organization_id),
+        "environment": env.kind,
+        "allowed_origins": list(env.allowed_origins or []),
+        "default_frequency_minutes": int(env.settings.get("default_frequency_minutes", 1440)),
+    }
+
+
+def update_environment(
+    session: Session,
+    *,
+    scope: Scope,
+    allowed_origins: list[str] | None,
+    default_frequency_minutes: int | None,
+) -> Environment:
+    env = session.get_one(Environment, scope.environment_id)
+    if allowed_origins is not None:
+        env.allowed_origins = list(dict.fromkeys(o.rstrip("/") for o in allowed_origins))
+    if default_frequency_minutes is not None:
+        env.settings = {**env.settings, "default_frequency_minutes": default_frequency_minutes}
+    session.flush()
+    return env

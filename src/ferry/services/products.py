@@ -45,8 +45,22 @@ def get(session: Session, *, scope: Scope, product: str | uuid.UUID) -> Product:
     )
 
 
-def list_stmt(*, scope: Scope) -> Select[Product]:
-    return queries.select_in(Product, scope=scope)
+def list_stmt(session: Session, *, scope: Scope) -> Select[Product]:
+    """Every product; for a recipient's scoped token, the products it subscribes to."""
+    stmt = queries.select_in(Product, scope=scope)
+    subscribed = subscribed_products(session, scope=scope)
+    if subscribed is not None:
+        stmt = stmt.where(Product.product_name.in_(subscribed))
+    return stmt
+
+
+def subscribed_products(session: Session, *, scope: Scope) -> list[str] | None:
+    """The products a recipient scope may see (None: every product)."""
+    if scope.recipient_id is None:
+        return None
+    recipient = session.get_one(Recipient, scope.recipient_id)
+    names = list(recipient.products or [DEFAULT_PRODUCT])
+    return None if ALL_PRODUCTS in names else names
 
 
 def _model_names(session: Session, scope: Scope) -> set[str]:
@@ -67,7 +81,10 @@ def _check_models(session: Session, scope: Scope, models: list[str], field: str)
 
 def create(session: Session, *, scope: Scope, data: dict[str, Any]) -> Product:
     name = data["product_name"]
-    if session.scalar(list_stmt(scope=scope).where(Product.product_name == name)) is not None:
+    if (
+        session.scalar(list_stmt(session, scope=scope).where(Product.product_name == name))
+        is not None
+    ):
         raise Conflict(f"product_name: a product named {name!r} already exists")
     product = Product(
         environment_id=scope.environment_id,
@@ -89,7 +106,7 @@ def update(
         if found.product_name == DEFAULT_PRODUCT:
             raise InvalidInput("product.product_name: the default product cannot be renamed")
         clash = session.scalar(
-            list_stmt(scope=scope).where(Product.product_name == data["product_name"])
+            list_stmt(session, scope=scope).where(Product.product_name == data["product_name"])
         )
         if clash is not None:
             raise Conflict(f"product_name: a product named {data['product_name']!r} already exists")
@@ -172,7 +189,7 @@ def check_names(session: Session, *, scope: Scope, names: Iterable[str], field: 
 def models_of(session: Session, *, scope: Scope, product_names: Iterable[str]) -> list[str]:
     """The model names a list of products covers, in model creation order."""
     names = set(product_names)
-    products = session.scalars(list_stmt(scope=scope)).all()
+    products = session.scalars(list_stmt(session, scope=scope)).all()
     chosen = [p for p in products if ALL_PRODUCTS in names or p.product_name in names]
     wanted = {m for p in chosen for m in p.models}
     all_models = session.scalars(

@@ -39,10 +39,15 @@ def source_view(source: Source) -> dict[str, Any]:
 
 
 def model_view(model: DataModel) -> dict[str, Any]:
+    config = dict(model.config)
+    # The SDK's ModelConfig type declares these; they are shown even when unset.
+    config["columns"] = [{"description": None, **c} for c in config.get("columns", [])]
     return {
         "id": str(model.id),
         "model_name": model.model_name,
-        **model.config,
+        "description": None,
+        "source_schema": None,
+        **config,
         "source_id": str(model.source_id) if model.source_id else model.config.get("source_id"),
         "revision_id": str(model.revision_id),
         "created_at": iso(model.created_at),

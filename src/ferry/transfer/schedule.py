@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry import jobs
 from ferry.db.base import utcnow
 from ferry.db.engine import affected, session_scope
-from ferry.db.models import Destination, Environment, Transfer, TransferStatus
+from ferry.db.models import Destination, Environment, SshKey, Transfer, TransferStatus
 from ferry.scope import Scope
 from ferry.services import transfers
 from ferry.settings import Settings
@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_FREQUENCY_MINUTES = 1440
 REENQUEUE_AFTER = timedelta(minutes=2)
 EXPIRE_AFTER = timedelta(hours=24)
+UNCLAIMED_KEY_DAYS = timedelta(days=30)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Tick:
     retried: int = 0
     requeued: int = 0
     expired: int = 0
+    pruned_keys: int = 0
 
 
 def slot_start(now: datetime, frequency_minutes: int) -> datetime:
@@ -60,7 +62,20 @@ def tick(sessions: sessionmaker[Session], settings: Settings, now: datetime | No
     _expire(sessions, now, done)
     _requeue(sessions, now, done)
     _due(sessions, now, done)
+    _prune_keys(sessions, now, done)
     return done
+
+
+def _prune_keys(sessions: sessionmaker[Session], now: datetime, done: Tick) -> None:
+    """Key pairs generated (anyone may ask, without credentials) but never used in a
+    destination are dropped after a while, so they cannot pile up."""
+    with session_scope(sessions) as session:
+        done.pruned_keys = affected(
+            session,
+            delete(SshKey).where(
+                SshKey.environment_id.is_(None), SshKey.created_at < now - UNCLAIMED_KEY_DAYS
+            ),
+        )
 
 
 def _due(sessions: sessionmaker[Session], now: datetime, done: Tick) -> None:

@@ -11,31 +11,31 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ferry.api.deps import ApiScope, ApiVersionDep, DbSession, body
+from ferry.api.deps import AnyScope, ApiScope, ApiVersionDep, DbSession, body, sent_object
 from ferry.api.envelope import failure, ok
 from ferry.api.schemas.destinations import (
+    DestinationOverlay,
+    DestinationOverlayBase,
     DestinationPatchCommon,
     DestinationTest,
     DestinationTestBase,
-    DestinationUpdate,
-    DestinationUpdateBase,
 )
 from ferry.api.schemas.sources import (
+    SourceOverlay,
+    SourceOverlayBase,
     SourcePatchCommon,
     SourceTest,
     SourceTestBase,
-    SourceUpdate,
-    SourceUpdateBase,
 )
 from ferry.api.schemas.vendored import flat_part
 from ferry.api.vendor_configs import parse_config, patch_builder
 from ferry.api.versions import ApiVersion
 from ferry.connectors import registry
 from ferry.errors import InvalidInput
-from ferry.services import connections, destinations, sources
+from ferry.services import connections, destinations, sources, tokens
 from ferry.services.connections import CheckResult
 
 router = APIRouter(tags=["connection tests"])
@@ -53,11 +53,14 @@ def _answer(result: CheckResult, version: ApiVersion, what: str) -> Any:
 
 @router.post("/test-destination")
 def check_new_destination(
+    request: Request,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     payload: DestinationTest = body(DestinationTest, DestinationTestBase),
 ) -> Any:
+    # A browser may test only what its token was minted for: Ferry connects where told.
+    tokens.require_destination(scope, sent_object(request, "destination"))
     given = payload.destination
     if not given.vendor:
         raise InvalidInput("destination.vendor: is required")
@@ -74,13 +77,22 @@ def check_new_destination(
 
 @router.post("/destinations/{destination_id}/test-connection")
 def check_saved_destination(
+    request: Request,
     destination_id: uuid.UUID,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
-    payload: DestinationUpdate = body(DestinationUpdate, DestinationUpdateBase, optional=True),
+    payload: DestinationOverlay = body(DestinationOverlay, DestinationOverlayBase, optional=True),
 ) -> Any:
     given = payload.destination
+    if given is None:
+        result = connections.check_saved_destination(
+            session, scope=scope, destination_id=destination_id, build=None
+        )
+        return _answer(result, version, "destination")
+    sent = sent_object(request, "destination")
+    tokens.require_destination(scope, sent)
+    tokens.refuse_new_target(scope, sent)
     if version.is_base:
         patch = flat_part(given, DestinationPatchCommon)
     else:
@@ -120,9 +132,14 @@ def check_saved_source(
     session: DbSession,
     scope: ApiScope,
     version: ApiVersionDep,
-    payload: SourceUpdate = body(SourceUpdate, SourceUpdateBase, optional=True),
+    payload: SourceOverlay = body(SourceOverlay, SourceOverlayBase, optional=True),
 ) -> Any:
     given = payload.source
+    if given is None:
+        result = connections.check_saved_source(
+            session, scope=scope, source_id=source_id, build=None
+        )
+        return _answer(result, version, "source")
     if version.is_base:
         patch = flat_part(given, SourcePatchCommon)
     else:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ferry.api import render
-from ferry.api.deps import ApiScope, ApiVersionDep, DbSession, Pagination, body
+from ferry.api.deps import AnyScope, ApiVersionDep, DbSession, Pagination, body, sent_object
 from ferry.api.envelope import ok
 from ferry.api.params import csv_list, uuid_param
 from ferry.api.schemas.destinations import (
@@ -23,7 +23,7 @@ from ferry.api.schemas.vendored import flat_part
 from ferry.api.vendor_configs import parse_config, patch_builder
 from ferry.connectors import registry
 from ferry.db.models import Destination
-from ferry.services import destinations
+from ferry.services import destinations, tokens
 
 router = APIRouter(prefix="/destinations", tags=["destinations"])
 
@@ -34,7 +34,7 @@ _SETTINGS = set(DestinationPatchCommon.model_fields) | {"vendor"}
 def list_destinations(
     request: Request,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     page: Pagination,
     recipient_id: Annotated[str | None, Query()] = None,
@@ -62,11 +62,13 @@ def list_destinations(
 
 @router.post("")
 def create_destination(
+    request: Request,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     payload: DestinationCreate = body(DestinationCreate, DestinationCreateBase),
 ) -> dict[str, Any]:
+    tokens.require_destination(scope, sent_object(request, "destination"))
     given = payload.destination
     connector = registry.destination_class(given.vendor, field="destination.vendor")
     if version.is_base:
@@ -84,7 +86,7 @@ def create_destination(
 
 @router.get("/{destination_id}")
 def get_destination(
-    destination_id: uuid.UUID, session: DbSession, scope: ApiScope, version: ApiVersionDep
+    destination_id: uuid.UUID, session: DbSession, scope: AnyScope, version: ApiVersionDep
 ) -> dict[str, Any]:
     found = destinations.get(session, scope=scope, destination_id=destination_id)
     return ok({"destination": render.destination(found, version)})
@@ -92,12 +94,16 @@ def get_destination(
 
 @router.patch("/{destination_id}")
 def update_destination(
+    request: Request,
     destination_id: uuid.UUID,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     payload: DestinationUpdate = body(DestinationUpdate, DestinationUpdateBase),
 ) -> dict[str, Any]:
+    sent = sent_object(request, "destination")
+    tokens.require_destination(scope, sent)
+    tokens.refuse_new_target(scope, sent)
     given = payload.destination
     fields = given.model_dump(include=_SETTINGS, exclude_unset=True)
     patch: dict[str, Any] | None
@@ -118,7 +124,7 @@ def update_destination(
 
 @router.delete("/{destination_id}")
 def delete_destination(
-    destination_id: uuid.UUID, session: DbSession, scope: ApiScope
+    destination_id: uuid.UUID, session: DbSession, scope: AnyScope
 ) -> dict[str, Any]:
     destinations.delete(session, scope=scope, destination_id=destination_id)
     return ok({}, "destination deleted")

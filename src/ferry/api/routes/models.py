@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ferry.api import render
 from ferry.api.deps import (
+    AnyScope,
     ApiScope,
     ApiVersionDep,
     DbSession,
@@ -33,7 +34,7 @@ SKIP = "skip_model_validation"
 def list_models(
     request: Request,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     page: Pagination,
     model_name: Annotated[str | None, Query()] = None,
@@ -55,6 +56,7 @@ def list_models(
         params=page,
         version=version,
         render=model_view,
+        complete=scope.is_recipient,
     )
 
 

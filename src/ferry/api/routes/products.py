@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ferry.api import render
-from ferry.api.deps import ApiScope, ApiVersionDep, DbSession, Pagination, body
+from ferry.api.deps import AnyScope, ApiScope, ApiVersionDep, DbSession, Pagination, body
 from ferry.api.envelope import ok
 from ferry.api.schemas.products import ProductCreate, ProductUpdate
 from ferry.db.models import Product
@@ -19,18 +19,19 @@ router = APIRouter(prefix="/products", tags=["products"])
 
 @router.get("")
 def list_products(
-    request: Request, session: DbSession, scope: ApiScope, version: ApiVersionDep, page: Pagination
+    request: Request, session: DbSession, scope: AnyScope, version: ApiVersionDep, page: Pagination
 ) -> dict[str, Any]:
     return render.listing(
         request,
         session,
-        products.list_stmt(scope=scope),
+        products.list_stmt(session, scope=scope),
         name="products",
         sort=Product.created_at,
         key=Product.id,
         params=page,
         version=version,
         render=product_view,
+        complete=scope.is_recipient,
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Select
 
 from ferry.api import render
-from ferry.api.deps import ApiScope, ApiVersionDep, DbSession, Pagination, body
+from ferry.api.deps import AnyScope, ApiScope, ApiVersionDep, DbSession, Pagination, body
 from ferry.api.envelope import ok
 from ferry.api.params import csv_list, tag_pairs, timestamp, uuid_param
 from ferry.api.schemas.transfers import TransferRequest
@@ -45,7 +45,7 @@ def _filtered(
 def list_transfers(
     request: Request,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     page: Pagination,
     destination_id: TextQuery = None,
@@ -80,7 +80,7 @@ def list_destination_transfers(
     destination_id: uuid.UUID,
     request: Request,
     session: DbSession,
-    scope: ApiScope,
+    scope: AnyScope,
     version: ApiVersionDep,
     page: Pagination,
     status: StatusQuery = None,
@@ -126,7 +126,7 @@ def request_transfer(
 
 @router.get("/transfers/{transfer_id}")
 def get_transfer(
-    transfer_id: uuid.UUID, session: DbSession, scope: ApiScope, version: ApiVersionDep
+    transfer_id: uuid.UUID, session: DbSession, scope: AnyScope, version: ApiVersionDep
 ) -> dict[str, Any]:
     found = transfers.get(session, scope=scope, transfer_id=transfer_id)
     return ok({"transfer": render.transfer(found, version)})

@@ -89,3 +89,13 @@ class DestinationTest(Input):
 
 class DestinationTestBase(Input):
     destination: DestinationPatchBase
+
+
+class DestinationOverlay(Input):
+    """Changed fields to test a saved destination with (nothing: test it as saved)."""
+
+    destination: DestinationPatch | None = None
+
+
+class DestinationOverlayBase(Input):
+    destination: DestinationPatchBase | None = None

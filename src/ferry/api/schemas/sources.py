@@ -68,3 +68,13 @@ class SourceTest(Input):
 
 class SourceTestBase(Input):
     source: SourcePatchBase
+
+
+class SourceOverlay(Input):
+    """Changed fields to test a saved source with (nothing: test it as saved)."""
+
+    source: SourcePatch | None = None
+
+
+class SourceOverlayBase(Input):
+    source: SourcePatchBase | None = None

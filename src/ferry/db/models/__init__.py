@@ -6,6 +6,7 @@ from ferry.db.models.event_log import EventLog
 from ferry.db.models.magic_link import MagicLink
 from ferry.db.models.organization import ApiKey, Environment, EnvironmentKind, Organization
 from ferry.db.models.recipient import Recipient
+from ferry.db.models.scoped_token import ScopedToken
 from ferry.db.models.source import RecipientSourceCredential, Source
 from ferry.db.models.ssh_key import SshKey
 from ferry.db.models.transfer import ACTIVE_STATUSES, Transfer, TransferStatus
@@ -25,6 +26,7 @@ __all__ = [
     "Product",
     "Recipient",
     "RecipientSourceCredential",
+    "ScopedToken",
     "Source",
     "SshKey",
     "Transfer",
