@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,3 +88,26 @@ def wait_for_http(base: str, process: Process, timeout: float = 60) -> None:
             if process.popen.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"ferry did not start:\n{process.output()}") from None
             time.sleep(0.2)
+
+
+def npm_ci(directory: Path) -> None:
+    """``npm ci`` in ``directory`` when its node_modules is missing or was installed from
+    another package-lock.json; one installer at a time (test processes share the folder)."""
+    wanted = hashlib.sha256((directory / "package-lock.json").read_bytes()).hexdigest()
+    stamp = directory / "node_modules" / ".ferry-lock.sha256"
+    where = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"ferry-npm-{where}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.is_file() and stamp.read_text().strip() == wanted:
+            return
+        done = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
+        stamp.write_text(wanted + "\n")

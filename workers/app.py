@@ -17,6 +17,18 @@ from workers.tasks import register
 VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
 
 
+WEBHOOK_TASK = "ferry.webhooks.deliver"
+
+
+def webhook_queue(settings: Settings) -> str:
+    return f"{settings.broker_queue}.webhooks"
+
+
+def queues(settings: Settings) -> list[str]:
+    """Every queue a Ferry worker consumes."""
+    return [settings.broker_queue, webhook_queue(settings)]
+
+
 def make_celery(settings: Settings) -> Celery:
     app = Celery("ferry", broker=settings.broker_url or "memory://")
     app.conf.update(
@@ -31,6 +43,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
         task_default_queue=settings.broker_queue,
+        # Deliveries have their own queue: a backlog of transfers never holds notifications.
+        task_routes={WEBHOOK_TASK: {"queue": webhook_queue(settings)}},
         enable_utc=True,
     )
     register(app)
@@ -46,9 +60,10 @@ def sender(app: Celery) -> JobSender:
     return send
 
 
-def worker(app: Celery, *, concurrency: int, hostname: str) -> Any:
+def worker(app: Celery, *, concurrency: int, hostname: str, settings: Settings) -> Any:
     """A Celery worker (threads pool: transfers wait on databases, not on the CPU)."""
     return app.Worker(
+        queues=queues(settings),
         pool="threads",
         concurrency=concurrency,
         hostname=hostname,
@@ -60,9 +75,9 @@ def worker(app: Celery, *, concurrency: int, hostname: str) -> Any:
     )
 
 
-def start_embedded(app: Celery, *, concurrency: int) -> threading.Thread:
+def start_embedded(app: Celery, *, concurrency: int, settings: Settings) -> threading.Thread:
     """A worker inside this process, on the in-memory transport (the embedded default)."""
-    embedded = worker(app, concurrency=concurrency, hostname="embedded@ferry")
+    embedded = worker(app, concurrency=concurrency, hostname="embedded@ferry", settings=settings)
     thread = threading.Thread(target=embedded.start, name="ferry-embedded-worker", daemon=True)
     thread.start()
     return thread

@@ -9,11 +9,15 @@ from celery import Celery, Task
 
 from ferry import runtime, transfer
 from ferry.errors import Transient
+from ferry.services import webhook_delivery
 
 
 def register(app: Celery) -> None:
+    # shared=False: these tasks belong to ``app`` alone; shared ones would also be added to
+    # every Celery app made later in the process, colliding with that app's own registration.
     @app.task(
         name="ferry.transfer.run",
+        shared=False,
         bind=True,
         acks_late=True,
         reject_on_worker_lost=True,
@@ -31,3 +35,18 @@ def register(app: Celery) -> None:
             worker=self.request.hostname or "worker",
             settings=current.settings,
         )
+
+    # The retry schedule is the delivery row's (``next_attempt_at``), not Celery's: the task
+    # retries with the countdown the row gives, and stops when the row says it is done.
+    @app.task(
+        name="ferry.webhooks.deliver",
+        shared=False,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        max_retries=None,
+    )
+    def deliver_webhook(self: Task[Any, Any], delivery_id: str) -> None:
+        wait = webhook_delivery.deliver(runtime.current().sessions, uuid.UUID(delivery_id))
+        if wait is not None:
+            raise self.retry(countdown=wait)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -102,7 +103,9 @@ def serve(
     prepare(settings)
     current, celery = build_runtime(settings)
     if settings.broker_url is None:
-        celery_app.start_embedded(celery, concurrency=settings.worker.concurrency)
+        celery_app.start_embedded(
+            celery, concurrency=settings.worker.concurrency, settings=settings
+        )
         scheduler.start_embedded(current, threading.Event())
     uvicorn.run(
         create_app(settings, current),
@@ -129,8 +132,10 @@ def worker() -> None:
         )
     prepare(settings)
     _, celery = build_runtime(settings)
+    # A unique name per process: several workers may share a host.
+    hostname = f"ferry-{os.getpid()}@{socket.gethostname()}"
     celery_app.worker(
-        celery, concurrency=settings.worker.concurrency, hostname=f"ferry@{socket.gethostname()}"
+        celery, concurrency=settings.worker.concurrency, hostname=hostname, settings=settings
     ).start()
 
 
@@ -200,6 +205,23 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The API key to revoke."
     typer.echo("key revoked", err=True)
 
 
+@keys_app.command("rotate-webhook-key")
+def keys_rotate_webhook_key() -> None:
+    """Sign webhooks with a new key from now on (the old one stays published for 7 days)."""
+    from ferry import webhooks
+    from ferry.db.engine import session_scope
+
+    settings = load_settings()
+    prepare(settings)
+    current, _ = build_runtime(settings)
+    try:
+        with session_scope(current.sessions) as session:
+            key = webhooks.rotate(session)
+    except FerryError as exc:
+        fail(exc.message)
+    typer.echo(f"webhooks are now signed with key {key.public.key_id}", err=True)
+
+
 @keys_app.command("secret")
 def keys_secret() -> None:
     """Print a new secret key for FERRY_SECRET_KEY (a Fernet key)."""
@@ -229,6 +251,24 @@ def openapi(
     if stale:
         fail(f"openapi documents are stale: {', '.join(stale)}; run `ferry openapi`")
     typer.echo("openapi documents are current" if check else f"wrote {directory}", err=True)
+
+
+# `ferry postman`: Postman collections from the OpenAPI documents (see ferry/cli_postman.py).
+from ferry.cli_postman import postman  # noqa: E402
+
+app.command()(postman)
+
+
+# `ferry status`: a health summary of the deployment (see ferry/cli_status.py).
+from ferry.cli_status import status  # noqa: E402
+
+app.command()(status)
+
+# `ferry models apply DIR`, `ferry products apply DIR`: configs as code (see ferry/cli_apply.py).
+from ferry.cli_apply import models_app, products_app  # noqa: E402
+
+app.add_typer(models_app, name="models")
+app.add_typer(products_app, name="products")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,46 @@
-"""Structured logs (structlog): JSON lines in production, readable lines in a terminal."""
+"""Structured logs (structlog): JSON lines in production, readable lines in a terminal.
+
+Every line names what it is about. The API binds ``request_id`` when a request starts and the
+caller's ``organization_id`` and ``environment`` once it is authenticated; a transfer run binds
+``transfer_id``, ``destination_id``, ``organization_id`` and ``environment`` for its duration.
+
+Two details make that hold everywhere:
+
+- FastAPI runs sync dependencies and routes in worker threads, each in a *copy* of the request's
+  context, so a value bound by the auth dependency would not reach the route. Request fields
+  therefore also go into one dict shared by the request's context and all its copies.
+- A thread started with ``threading.Thread`` begins with an empty context (the lease's heartbeat,
+  say). Lines that name a ``transfer_id`` get the rest of that transfer's fields from a registry
+  of the transfers running in this process.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
 
 import structlog
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from ferry.scope import Scope
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_request_fields: ContextVar[dict[str, str] | None] = ContextVar(
+    "ferry_request_log_fields", default=None
+)
+_running_transfers: dict[str, dict[str, str]] = {}
+_running_lock = threading.Lock()
 
 
 def configure_once(level: str = "INFO") -> None:
@@ -14,9 +49,13 @@ def configure_once(level: str = "INFO") -> None:
         configure(level)
 
 
-def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
+def configure(
+    level: str = "INFO", *, json_lines: bool | None = None, file: TextIO | None = None
+) -> None:
+    """Log to ``file`` (standard error by default); JSON lines unless it is a terminal."""
+    output = file or sys.stderr
     if json_lines is None:
-        json_lines = not sys.stderr.isatty()
+        json_lines = not output.isatty()
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if json_lines
@@ -29,6 +68,8 @@ def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _merge_request_fields,
+            _merge_transfer_fields,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -37,6 +78,127 @@ def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=False,
     )
+
+
+def _strings(fields: Mapping[str, object]) -> dict[str, str]:
+    return {key: str(value) for key, value in fields.items() if value is not None}
+
+
+def bind(**fields: object) -> None:
+    """Add fields to every later line of this request, job or thread (None values are skipped)."""
+    values = _strings(fields)
+    structlog.contextvars.bind_contextvars(**values)
+    shared = _request_fields.get()
+    if shared is not None:
+        shared.update(values)
+
+
+def start_request(request_id: str) -> None:
+    """A new request: forget whatever this context held, then name the request."""
+    structlog.contextvars.clear_contextvars()
+    _request_fields.set({})
+    bind(request_id=request_id)
+
+
+def end_request() -> None:
+    structlog.contextvars.clear_contextvars()
+    _request_fields.set(None)
+
+
+def bind_scope(scope: Scope) -> None:
+    """Name the authenticated caller's organization and environment on the request's lines."""
+    bind(
+        organization_id=scope.organization_id,
+        environment=scope.environment,
+        recipient_id=scope.recipient_id,
+    )
+
+
+def request_fields() -> dict[str, str]:
+    """The fields bound for the current request, wherever they were bound."""
+    return dict(_request_fields.get() or {})
+
+
+@contextmanager
+def transfer_context(**fields: object) -> Iterator[None]:
+    """Bind a transfer's fields while the block runs, then restore the context as it was."""
+    values = _strings(fields)
+    saved = structlog.contextvars.get_contextvars()
+    transfer_id = values.get("transfer_id")
+    structlog.contextvars.bind_contextvars(**values)
+    if transfer_id is not None:
+        with _running_lock:
+            _running_transfers[transfer_id] = values
+    try:
+        yield
+    finally:
+        if transfer_id is not None:
+            with _running_lock:
+                _running_transfers.pop(transfer_id, None)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**saved)
+
+
+def logged_transfer(run: Callable[P, R]) -> Callable[P, R]:
+    """Decorates ``run(sessions, transfer_id, …)``: its lines, and those of any thread that names
+    the transfer, carry the transfer's destination, organization and environment."""
+
+    @functools.wraps(run)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        sessions = kwargs.get("sessions", args[0] if args else None)
+        transfer_id = kwargs.get("transfer_id", args[1] if len(args) > 1 else None)
+        with transfer_context(**_transfer_fields(sessions, transfer_id)):
+            return run(*args, **kwargs)
+
+    return wrapper
+
+
+def _transfer_fields(sessions: sessionmaker[Session] | Any, transfer_id: object) -> dict[str, Any]:
+    fields: dict[str, Any] = {"transfer_id": transfer_id}
+    if not isinstance(transfer_id, uuid.UUID) or sessions is None:
+        return fields
+    # Imported here: the rest of this module is needed before any database is configured.
+    from sqlalchemy import select
+
+    from ferry.db.models import Environment, Transfer
+
+    try:
+        with sessions() as session:
+            found = session.execute(
+                select(Transfer.destination_id, Environment.organization_id, Environment.kind)
+                .join(Environment, Environment.id == Transfer.environment_id)
+                .where(Transfer.id == transfer_id)
+            ).first()
+    except Exception:
+        # Naming the transfer must never stop it; the run reports database trouble itself.
+        return fields
+    if found is not None:
+        fields |= {
+            "destination_id": found.destination_id,
+            "organization_id": found.organization_id,
+            "environment": found.kind,
+        }
+    return fields
+
+
+def _merge_request_fields(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in (_request_fields.get() or {}).items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
+def _merge_transfer_fields(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    transfer_id = event_dict.get("transfer_id")
+    if transfer_id is not None:
+        with _running_lock:
+            known = _running_transfers.get(str(transfer_id))
+        for key, value in (known or {}).items():
+            event_dict.setdefault(key, value)
+    return event_dict

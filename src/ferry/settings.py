@@ -45,10 +45,20 @@ class Settings(BaseSettings):
     # Browser origins allowed in every environment (comma-separated), besides each
     # environment's own list and the origins of live scoped tokens.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The migrations/ folder (with alembic.ini beside it) when Ferry is installed rather than
+    # run from its source tree.
+    migrations_dir: str | None = None
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     magic_link_ttl_hours: int = Field(default=168, ge=1)
     scoped_token_ttl_seconds: int = Field(default=3600, ge=60)
+    # An RSA private key (PEM) that signs webhook deliveries; unset, Ferry generates one and
+    # keeps it, sealed, in the metadata database.
+    webhook_signing_key: SecretStr | None = None
     log_level: str = "INFO"
+    # GET /metrics (Prometheus). Keep it off the public internet, or set a token: scrapers
+    # then send it as Authorization: Bearer.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
     worker: WorkerSettings = WorkerSettings()
 
     @field_validator("database_url")

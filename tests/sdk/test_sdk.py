@@ -9,13 +9,10 @@ and the PostgreSQL server on 127.0.0.1:5432.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,14 +23,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.processes import clean_env, free_port, run, started, wait_for_http
+from tests.processes import clean_env, free_port, npm_ci, run, started, wait_for_http
 
 pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.postgres]
 
 SDK_DIR = Path(__file__).resolve().parent
-LOCK_FILE = SDK_DIR / "package-lock.json"
-NODE_MODULES = SDK_DIR / "node_modules"
-STAMP = NODE_MODULES / ".ferry-lock.sha256"  # the lock file node_modules was installed from
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 APP_ORIGIN = "http://localhost:3000"
 TENANT = "sdk-acme"
@@ -70,28 +64,6 @@ def require_node() -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
-
-
-def install_sdk() -> None:
-    """``npm ci`` when node_modules is missing or was installed from another lock file."""
-    wanted = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
-    # One installer at a time (parallel test processes share the directory).
-    where = hashlib.sha256(str(SDK_DIR).encode()).hexdigest()[:12]
-    lock_path = Path(tempfile.gettempdir()) / f"ferry-sdk-npm-{where}.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if STAMP.is_file() and STAMP.read_text().strip() == wanted:
-            return
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=SDK_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
-        STAMP.write_text(wanted + "\n")
 
 
 @dataclass
@@ -286,7 +258,7 @@ def sdk_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """The whole SDK session, once: a fresh ``ferry serve`` (embedded SQLite in its working
     directory), an API key, the provider's setup, then ``node sdk_calls.mjs``."""
     require_node()
-    install_sdk()
+    npm_ci(SDK_DIR)
     workdir = tmp_path_factory.mktemp("sdk")
     env = clean_env()
     port = free_port()

@@ -111,8 +111,9 @@ class Database:
         } | extra
 
 
-def _database() -> Iterator[Database]:
-    name = f"ferry_x_{uuid.uuid4().hex[:10]}"
+def fresh_database(prefix: str = "ferry_x") -> Iterator[Database]:
+    """A new, empty PostgreSQL database, dropped after use."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -169,7 +170,7 @@ def source_rows() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def source_db() -> Iterator[Database]:
-    for database in _database():
+    for database in fresh_database():
         database.execute(SOURCE_DDL)
         database.execute(INSERT, source_rows())
         yield database
@@ -177,7 +178,7 @@ def source_db() -> Iterator[Database]:
 
 @pytest.fixture
 def dest_db() -> Iterator[Database]:
-    yield from _database()
+    yield from fresh_database()
 
 
 def canonical(value: Any) -> Any:

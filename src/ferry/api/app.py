@@ -25,15 +25,19 @@ from ferry.api.routes import (
     public,
     recipients,
     root,
+    signatures,
     sources,
     tokens,
     transfers,
     webhooks,
 )
+from ferry.api.routes import metrics as metrics_route
 from ferry.api.versions import ApiVersion
 from ferry.logging import configure_once
 from ferry.runtime import Runtime
 from ferry.settings import Settings
+from ferry.web import magic_link as magic_link_page
+from ferry.web import pages
 
 ROUTERS = (
     root.router,
@@ -51,7 +55,10 @@ ROUTERS = (
     tokens.router,
     environment.router,
     public.router,
+    signatures.router,
     forms.router,
+    pages.router,
+    magic_link_page.router,
 )
 
 
@@ -69,6 +76,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.openapi = {}
     for router in ROUTERS:
         app.include_router(router)
+    # Not an API resource (no envelope, no API key, no OpenAPI), so not one of ROUTERS.
+    app.include_router(metrics_route.router)
     handlers.install(app)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from ferry import logging as logs
 from ferry.api.pagination import PageParams, page_params
 from ferry.api.versions import ApiVersion
 from ferry.errors import Forbidden, InvalidInput, Unauthorized
@@ -81,6 +82,7 @@ def any_scope(request: Request, session: DbSession) -> Scope:
             "recipient's browser, a scoped token as Authorization: Bearer)"
         )
     request.state.scope = scope
+    logs.bind_scope(scope)
     return scope
 
 

@@ -4,18 +4,24 @@
 - the API version from ``X-Prequel-Api-Version`` (unknown → 400, retired base → 410), and the
   ``Deprecation``/``Sunset`` headers on base-version responses;
 - the 32 MB body limit (413), enforced on the bytes actually received, not just Content-Length;
-- ``/export/...`` paths served as aliases of the plain paths.
+- ``/export/...`` paths served as aliases of the plain paths;
+- the request's log context (``ferry.logging``), one ``http_request`` line per request, and the
+  HTTP metrics (``ferry.metrics``) labelled by route template, never by raw path.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from typing import Any
 
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ferry import logging as logs
+from ferry import metrics
 from ferry.api.envelope import failure
 from ferry.api.versions import BASE_DEPRECATED_AT, HEADER, ApiVersion
 from ferry.settings import Settings
@@ -23,6 +29,8 @@ from ferry.settings import Settings
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXPORT_PREFIX = "/export"
+
+log = structlog.get_logger(__name__)
 
 
 async def send_envelope(
@@ -52,11 +60,31 @@ class FerryMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises (Starlette's error middleware)
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._http(scope, receive, send_observed)
+        except BaseException:
+            # The log context stays: Starlette's error handler, outside, logs the traceback.
+            _observe(scope, status, started)
+            raise
+        _observe(scope, status, started)
+        logs.end_request()
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         incoming_id = headers.get("x-request-id", "")
         request_id = incoming_id if _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        logs.start_request(request_id)
         extra_headers = [(b"x-request-id", request_id.encode())]
 
         path: str = scope["path"]
@@ -98,7 +126,12 @@ class FerryMiddleware:
                 message = dict(message, headers=[*message.get("headers", []), *extra_headers])
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # The router sets the matched route on the scope it was given (a copy, for an
+            # /export alias); the template, not the path, labels the metrics.
+            state["route_template"] = getattr(scope.get("route"), "path", None)
 
     def _version(self, raw: str | None) -> tuple[ApiVersion, tuple[int, str] | None]:
         default = ApiVersion(self.settings.default_api_version)
@@ -141,6 +174,20 @@ class FerryMiddleware:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks), False
+
+
+def _observe(scope: Scope, status: int, started: float) -> None:
+    route = scope.get("state", {}).get("route_template") or metrics.UNMATCHED
+    elapsed = time.perf_counter() - started
+    metrics.observe_http(scope["method"], route, status, elapsed)
+    log.info(
+        "http_request",
+        method=scope["method"],
+        # The template, not the path: paths can hold secrets (a magic link's token).
+        route=route,
+        status=status,
+        duration_ms=round(elapsed * 1000, 1),
+    )
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

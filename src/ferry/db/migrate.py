@@ -13,12 +13,20 @@ from sqlalchemy import Engine
 from ferry.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def project_root(settings: Settings) -> Path:
+    """Where alembic.ini and migrations/ are: the source checkout, or FERRY_MIGRATIONS_DIR's
+    parent in an installed deployment (an image copies them there)."""
+    if settings.migrations_dir:
+        return Path(settings.migrations_dir).resolve().parent
+    return PROJECT_ROOT
 
 
 def alembic_config(settings: Settings) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    root = project_root(settings)
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
     # ConfigParser interpolation would choke on '%' in a URL-encoded password.
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     return config

@@ -1,4 +1,5 @@
-"""The audit log: every write appends one event in the same transaction (spec §9.11)."""
+"""The audit log: every write appends one event in the same transaction (spec §9.11), and
+that event's webhooks (resource events) are queued with it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ferry.db import queries
 from ferry.db.models import EventLog
 from ferry.errors import InvalidInput, NotFound
 from ferry.scope import Scope
+from ferry.services import webhook_delivery
 
 EVENT_TYPES = frozenset(
     {
@@ -68,6 +70,7 @@ def record(
     )
     session.add(event)
     session.flush()
+    webhook_delivery.on_audit(session, event)
     return event
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -82,16 +83,7 @@ def authenticate(session: Session, *, api_key: str) -> Scope:
     # The prefix names the environment; a key whose prefix disagrees is not trusted.
     if not api_key.startswith(f"sk_{env.kind}_"):
         raise Unauthorized("invalid API key")
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-        key.last_used_at = now
-    return Scope(
-        organization_id=env.organization_id,
-        environment_id=env.id,
-        environment=env.kind,
-        actor_type="api_key",
-        actor_id=str(key.id),
-    )
+    return _opened(key, env)
 
 
 def revoke_api_key(session: Session, *, api_key: str) -> bool:
@@ -126,3 +118,31 @@ def update_environment(
         env.settings = {**env.settings, "default_frequency_minutes": default_frequency_minutes}
     session.flush()
     return env
+
+
+def scope_for_key_id(session: Session, *, key_id: uuid.UUID) -> Scope | None:
+    """The scope an API key opens, by the key's id (an Admin UI session keeps the id, never
+    the key); None once the key is revoked or deleted."""
+    row = session.execute(
+        select(ApiKey, Environment)
+        .join(Environment, Environment.id == ApiKey.environment_id)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    key, env = row
+    return _opened(key, env)
+
+
+def _opened(key: ApiKey, env: Environment) -> Scope:
+    """The scope of a key found valid, noting (coarsely) when it was last used."""
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+        key.last_used_at = now
+    return Scope(
+        organization_id=env.organization_id,
+        environment_id=env.id,
+        environment=env.kind,
+        actor_type="api_key",
+        actor_id=str(key.id),
+    )

@@ -21,12 +21,14 @@ import pyarrow.compute as pc
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from ferry import logging as logs
 from ferry.connectors.base import ReadRequest, TableMissing, Window, WriteContext, WriteMode
 from ferry.connectors.types import TableSpec, conform
 from ferry.db.base import utcnow
 from ferry.db.engine import session_scope
 from ferry.db.models import Destination, Transfer, TransferStatus
 from ferry.errors import ConnectorError, FerryError, Transient
+from ferry.services import webhook_delivery
 from ferry.settings import Settings
 from ferry.transfer import lease, watermarks
 from ferry.transfer.plan import ModelPlan, TransferPlan, build
@@ -109,6 +111,7 @@ class Progress:
                 also(session, transfer)
 
 
+@logs.logged_transfer
 def run(
     sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, settings: Settings
 ) -> str | None:
@@ -437,6 +440,7 @@ def _requeue(held: lease.Claim, progress: Progress) -> None:
         transfer.attempt += 1
         transfer.started_at = None
         lease.release_in(session, held)
+        webhook_delivery.on_transfer_end(session, transfer)
 
     progress.flush(force=True, also=back_to_pending)
 

@@ -9,6 +9,8 @@ refuses a second active transfer for a destination.
   retried as a new transfer, up to ``worker.max_attempts``.
 - Lost messages: PENDING transfers no worker has picked up for a while are enqueued again.
 - Expired: PENDING transfers nobody ran within a day become EXPIRED.
+- Webhook deliveries overdue (their message or the worker sending them was lost) are enqueued
+  again; finished ones older than 30 days are dropped.
 """
 
 from __future__ import annotations
@@ -25,9 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from ferry import jobs
 from ferry.db.base import utcnow
 from ferry.db.engine import affected, session_scope
-from ferry.db.models import Destination, Environment, SshKey, Transfer, TransferStatus
+from ferry.db.models import (
+    DeliveryStatus,
+    Destination,
+    Environment,
+    SshKey,
+    Transfer,
+    TransferStatus,
+    WebhookDelivery,
+)
 from ferry.scope import Scope
-from ferry.services import transfers
+from ferry.services import transfers, webhook_delivery
 from ferry.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -36,6 +46,9 @@ DEFAULT_FREQUENCY_MINUTES = 1440
 REENQUEUE_AFTER = timedelta(minutes=2)
 EXPIRE_AFTER = timedelta(hours=24)
 UNCLAIMED_KEY_DAYS = timedelta(days=30)
+REDELIVER_BATCH = 500
+KEEP_DELIVERIES = timedelta(days=30)
+FINISHED_DELIVERIES = (DeliveryStatus.SUCCEEDED.value, DeliveryStatus.FAILED.value)
 
 
 @dataclass
@@ -46,6 +59,8 @@ class Tick:
     requeued: int = 0
     expired: int = 0
     pruned_keys: int = 0
+    redelivered: int = 0
+    pruned_deliveries: int = 0
 
 
 def slot_start(now: datetime, frequency_minutes: int) -> datetime:
@@ -63,7 +78,43 @@ def tick(sessions: sessionmaker[Session], settings: Settings, now: datetime | No
     _requeue(sessions, now, done)
     _due(sessions, now, done)
     _prune_keys(sessions, now, done)
+    _redeliver(sessions, now, done)
+    _prune_deliveries(sessions, now, done)
     return done
+
+
+def _redeliver(sessions: sessionmaker[Session], now: datetime, done: Tick) -> None:
+    """Wake workers again for webhook deliveries overdue by a while: a retry's message is due
+    at ``next_attempt_at``, and an attempt in flight has pushed it past its own end, so one
+    still waiting later was lost. ``next_attempt_at`` becomes the wake-up time, so the next
+    ticks leave it alone for a while."""
+    quiet = now - REENQUEUE_AFTER
+    with session_scope(sessions) as session:
+        overdue = session.scalars(
+            select(WebhookDelivery)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING.value,
+                WebhookDelivery.next_attempt_at < quiet,
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(REDELIVER_BATCH)
+        ).all()
+        for delivery in overdue:
+            delivery.next_attempt_at = now
+            jobs.enqueue(session, webhook_delivery.DELIVER_TASK, delivery_id=str(delivery.id))
+            done.redelivered += 1
+
+
+def _prune_deliveries(sessions: sessionmaker[Session], now: datetime, done: Tick) -> None:
+    """Finished webhook deliveries are kept a month for inspection, then dropped."""
+    with session_scope(sessions) as session:
+        done.pruned_deliveries = affected(
+            session,
+            delete(WebhookDelivery).where(
+                WebhookDelivery.status.in_(FINISHED_DELIVERIES),
+                WebhookDelivery.created_at < now - KEEP_DELIVERIES,
+            ),
+        )
 
 
 def _prune_keys(sessions: sessionmaker[Session], now: datetime, done: Tick) -> None:

@@ -1,4 +1,5 @@
-"""Webhooks (spec §6.1 #45–46): the subscriptions; delivery is the workers' job."""
+"""Webhooks (spec §6.1 #45–46): the subscriptions, and what was delivered to each; delivery
+itself is the workers' job."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from ferry.api import render
 from ferry.api.deps import ApiScope, ApiVersionDep, DbSession, Pagination, body
 from ferry.api.envelope import ok
 from ferry.api.schemas.webhooks import WebhookCreate, WebhookUpdate
-from ferry.db.models import Webhook
-from ferry.services import webhooks
+from ferry.db.models import Webhook, WebhookDelivery
+from ferry.services import webhook_delivery, webhooks
 from ferry.services.views import webhook_view
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -69,3 +70,27 @@ def update_webhook(
 def delete_webhook(webhook_id: uuid.UUID, session: DbSession, scope: ApiScope) -> dict[str, Any]:
     webhooks.delete(session, scope=scope, webhook_id=webhook_id)
     return ok({}, "webhook deleted")
+
+
+@router.get("/{webhook_id}/deliveries")
+def list_deliveries(
+    webhook_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    scope: ApiScope,
+    version: ApiVersionDep,
+    page: Pagination,
+) -> dict[str, Any]:
+    """The webhook's deliveries, newest first, each with every attempt made to send it."""
+    webhook = webhooks.get(session, scope=scope, webhook_id=webhook_id)
+    return render.listing(
+        request,
+        session,
+        webhook_delivery.list_stmt(scope=scope, webhook_id=webhook.id),
+        name="webhook_deliveries",
+        sort=WebhookDelivery.created_at,
+        key=WebhookDelivery.id,
+        params=page,
+        version=version,
+        render=webhook_delivery.delivery_view,
+    )

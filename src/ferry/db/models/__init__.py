@@ -11,12 +11,14 @@ from ferry.db.models.source import RecipientSourceCredential, Source
 from ferry.db.models.ssh_key import SshKey
 from ferry.db.models.transfer import ACTIVE_STATUSES, Transfer, TransferStatus
 from ferry.db.models.watermark import Watermark
-from ferry.db.models.webhook import Webhook
+from ferry.db.models.webhook import Webhook, WebhookSigningKey
+from ferry.db.models.webhook_delivery import DeliveryStatus, WebhookDelivery
 
 __all__ = [
     "ACTIVE_STATUSES",
     "ApiKey",
     "DataModel",
+    "DeliveryStatus",
     "Destination",
     "Environment",
     "EnvironmentKind",
@@ -33,4 +35,6 @@ __all__ = [
     "TransferStatus",
     "Watermark",
     "Webhook",
+    "WebhookDelivery",
+    "WebhookSigningKey",
 ]

@@ -1,0 +1,1 @@
+"""Pages Ferry serves to people: server-rendered HTML, a little CSS, a little script."""
