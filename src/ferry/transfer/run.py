@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,14 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry import logging as logs
-from ferry.connectors.base import ReadRequest, TableMissing, Window, WriteContext, WriteMode
+from ferry.connectors.base import (
+    ReadRequest,
+    TableMissing,
+    Window,
+    WriteContext,
+    WriteMode,
+    WriteResult,
+)
 from ferry.connectors.types import TableSpec, conform
 from ferry.db.base import utcnow
 from ferry.db.engine import session_scope
@@ -32,6 +39,7 @@ from ferry.services import webhook_delivery
 from ferry.settings import Settings
 from ferry.transfer import lease, watermarks
 from ferry.transfer.plan import ModelPlan, TransferPlan, build
+from ferry.transfer.windows import Piece, Windows
 
 log = structlog.get_logger(__name__)
 
@@ -307,38 +315,62 @@ def _load(
         batch_bytes=settings.worker.batch_bytes,
     )
     batches = _tracked(source.read(request), table, stats, heartbeat, progress, model.name)
-    result = destination.write(
-        table,
-        batches,
-        mode=mode,
-        context=WriteContext(
-            transfer_id=str(plan.transfer_id),
-            model_id=str(model.model_id),
-            status_time=read_at,
-            is_full_refresh=plan.is_full_refresh,
-        ),
-        expect_table=watermark is not None,
+    context = WriteContext(
+        transfer_id=str(plan.transfer_id),
+        model_id=str(model.model_id),
+        status_time=read_at,
+        is_full_refresh=plan.is_full_refresh,
     )
-    new_watermark = _next_watermark(plan, watermark, stats.max_modified, horizon)
-
-    def save_watermark(session: Session, _transfer: Transfer) -> None:
-        if new_watermark is not None and new_watermark != model.watermark:
-            watermarks.put(
-                session,
-                destination_id=plan.destination_id,
-                model_name=model.name,
-                value=new_watermark,
-                source_type=source_type,
-                transfer_id=plan.transfer_id,
+    windowed = _windowed(plan, model, mode, progress)
+    pieces: Iterable[Piece] = (
+        _windows(batches, table, windowed, window)
+        if windowed is not None
+        else [Piece(since=window.since, until=window.until, batches=batches)]
+    )
+    total, saved = WriteResult(), watermark
+    for landed, piece in enumerate(pieces):
+        result = destination.write(
+            table,
+            piece.batches,
+            mode=mode,
+            context=context,
+            expect_table=saved is not None or landed > 0,
+        )
+        newest = piece.newest if windowed is not None else stats.max_modified
+        new_watermark = _next_watermark(plan, saved, newest, horizon)
+        total.rows += result.rows
+        total.changed += result.changed
+        total.bytes += result.bytes
+        progress.model(
+            model.name,
+            rows_transferred=total.rows,
+            delta_rows_transferred=total.changed,
+            volume_transferred_in_mb=round(total.bytes / MB, 6),
+            most_recent_last_updated_at=_iso(new_watermark or saved),
+        )
+        if windowed is not None:
+            progress.say(
+                f"model {model.name}: window "
+                + (
+                    f"{_iso(piece.since)} to {_iso(piece.until)}"
+                    if piece.since is not None
+                    else f"of rows with a NULL {table.last_modified.name}"
+                )
+                + f" committed: {result.rows} row(s), {result.changed} changed"
             )
+        else:
+            _summary(progress, model, table, total, stats)
+        # The destination has committed: the watermark may move (with the model's metrics).
+        progress.flush(force=True, also=_saver(plan, model, new_watermark, source_type))
+        saved = new_watermark or saved
+    if windowed is not None:
+        _summary(progress, model, table, total, stats)
+        progress.flush(force=True)
 
-    progress.model(
-        model.name,
-        rows_transferred=result.rows,
-        delta_rows_transferred=result.changed,
-        volume_transferred_in_mb=round(result.bytes / MB, 6),
-        most_recent_last_updated_at=_iso(new_watermark or watermark),
-    )
+
+def _summary(
+    progress: Progress, model: ModelPlan, table: TableSpec, total: WriteResult, stats: Stats
+) -> None:
     note = (
         f"; {stats.null_modified} row(s) with a NULL {table.last_modified.name} are sent "
         "on every transfer"
@@ -346,11 +378,62 @@ def _load(
         else ""
     )
     progress.say(
-        f"model {model.name}: {result.rows} row(s) read, {result.changed} changed in "
+        f"model {model.name}: {total.rows} row(s) read, {total.changed} changed in "
         f"the destination{note}"
     )
-    # The destination has committed: the watermark may move (with the model's metrics).
-    progress.flush(force=True, also=save_watermark)
+
+
+def _saver(
+    plan: TransferPlan, model: ModelPlan, value: datetime | None, source_type: str
+) -> Callable[[Session, Transfer], None]:
+    def save_watermark(session: Session, _transfer: Transfer) -> None:
+        if value is not None and value != model.watermark:
+            watermarks.put(
+                session,
+                destination_id=plan.destination_id,
+                model_name=model.name,
+                value=value,
+                source_type=source_type,
+                transfer_id=plan.transfer_id,
+            )
+
+    return save_watermark
+
+
+def _windowed(
+    plan: TransferPlan, model: ModelPlan, mode: WriteMode, progress: Progress
+) -> timedelta | None:
+    """The width of the model's windows, when its rows are to be committed window by window."""
+    seconds = model.config.max_transfer_time_window_seconds
+    if seconds is None:
+        return None
+    if mode is WriteMode.REPLACE:
+        progress.say(
+            f"model {model.name}: a full refresh swaps the whole table in at once, so it is "
+            "not committed window by window"
+        )
+        return None
+    if plan.destination.capabilities.append_only:
+        progress.say(
+            f"model {model.name}: files are committed by the transfer's manifest, so they are "
+            "not committed window by window"
+        )
+        return None
+    return timedelta(seconds=seconds)
+
+
+def _windows(
+    batches: Iterator[pa.RecordBatch], table: TableSpec, width: timedelta, window: Window
+) -> Iterator[Piece]:
+    """The stream cut into windows; one empty piece when there are no rows at all (the table
+    and ``_transfer_status`` are still written)."""
+    index = table.column_names.index(table.last_modified.name)
+    empty = True
+    for piece in Windows(batches, index=index, width=width, origin=window.since):
+        empty = False
+        yield piece
+    if empty:
+        yield Piece(since=window.since, until=window.until)
 
 
 def _window(
@@ -440,7 +523,6 @@ def _requeue(held: lease.Claim, progress: Progress) -> None:
         transfer.attempt += 1
         transfer.started_at = None
         lease.release_in(session, held)
-        webhook_delivery.on_transfer_end(session, transfer)
 
     progress.flush(force=True, also=back_to_pending)
 
@@ -451,8 +533,9 @@ def _finish(
     progress: Progress,
     error: dict[str, Any] | None,
 ) -> None:
-    """The final status, metrics and log, the destination's summary fields and the lease's
-    release, in one metadata transaction."""
+    """The final status, metrics and log, the destination's summary fields, the lease's
+    release and the transfer's webhook deliveries, in one metadata transaction (the deliveries
+    are sent by their own jobs once it commits)."""
     ended = utcnow()
     progress.say(f"ended {status.value}")
 
@@ -463,5 +546,6 @@ def _finish(
         if status is TransferStatus.SUCCESS:
             destination.last_successful_transfer_ended_at = ended
         lease.release_in(session, held)
+        webhook_delivery.on_transfer_end(session, transfer)
 
     progress.flush(force=True, also=conclude, status=status.value, ended_at=ended, error=error)
