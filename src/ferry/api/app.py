@@ -38,6 +38,7 @@ from ferry.runtime import Runtime
 from ferry.settings import Settings
 from ferry.web import magic_link as magic_link_page
 from ferry.web import pages
+from ferry.web.admin.routes import ROUTERS as ADMIN_ROUTERS
 
 ROUTERS = (
     root.router,
@@ -78,6 +79,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(router)
     # Not an API resource (no envelope, no API key, no OpenAPI), so not one of ROUTERS.
     app.include_router(metrics_route.router)
+    for router in ADMIN_ROUTERS:  # the Admin UI's pages, signed in with a session cookie
+        app.include_router(router, include_in_schema=False)
     handlers.install(app)
 
     @app.get("/openapi.json", include_in_schema=False)
