@@ -9,20 +9,28 @@ Builds a source table (7 columns, the given number of tenants) in a throwaway da
 - incremental: 1 % of rows updated and 0.5 % inserted; the pipe copies the changed rows into a
   staging table and merges them with ``INSERT … ON CONFLICT``, against Ferry's incremental runs.
 
-Prints both times, the ratio, rows/s and Ferry's peak memory (resident set of this process,
+Also in the same run, the floor for the same layout: a minimal client doing, per tenant and in
+one destination transaction, only what PostgreSQL itself must do for it (for the full copy: create
+the schema, ``_transfer_status`` and the typed table, then pipe the tenant's rows with binary
+COPY; for the incremental run: COPY the tenant's changed rows into a temporary table, upsert
+them, record the status). With many small tenants that per-table work, not the row volume,
+decides the time; Ferry's ratio to this floor is what its own overhead costs.
+
+Prints the times, the ratios, rows/s and Ferry's peak memory (resident set of this process,
 which runs the workers). Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and psql on PATH.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -78,9 +86,10 @@ def build_source(name: str, rows: int, tenants: int) -> None:
             amount NUMERIC(12, 2), quantity INTEGER, is_open BOOLEAN, updated_at TIMESTAMPTZ);
         INSERT INTO orders SELECT g, 't' || lpad((g % {tenants})::text, 5, '0'),
             'order ' || g || ' of ' || md5(g::text), (g % 100000) / 100.0, g % 1000,
-            g % 3 = 0, now() - (g || ' milliseconds')::interval
+            g % 3 = 0, now() - interval '1 day' - (g || ' milliseconds')::interval
         FROM generate_series(1, {rows}) AS g;
         CREATE INDEX orders_read ON orders (org_id, updated_at, id);
+        CREATE INDEX orders_modified ON orders (updated_at);
         ANALYZE orders;""",
     )
 
@@ -117,6 +126,71 @@ def pipe(source: str, destination: str, query: str, table: str) -> float:
     reader.wait()
     if reader.returncode or writer.returncode:
         raise RuntimeError("the COPY pipe failed")
+    return time.perf_counter() - started
+
+
+TABLE_DDL = (
+    "(id BIGINT PRIMARY KEY, org_id TEXT, title TEXT, amount NUMERIC(12, 2), "
+    "quantity INTEGER, is_open BOOLEAN, updated_at TIMESTAMPTZ)"
+)
+SELECTED = ", ".join(COLUMNS)
+
+
+def floor(source: str, target: str, tenants: int, workers: int, *, since: str | None) -> float:
+    """Seconds for the per-tenant floor (see the module's docstring), on ``workers`` threads of
+    a process of its own, so that Ferry's peak memory stays Ferry's."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(_floor, source, target, tenants, workers, since).result()
+
+
+def _floor(source: str, target: str, tenants: int, workers: int, since: str | None) -> float:
+    import psycopg
+
+    def connect(database: str) -> psycopg.Connection:
+        return psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database}")
+
+    def one_share(share: list[str]) -> None:
+        with connect(source) as reader, connect(target) as writer:
+            for tenant in share:
+                where = f"org_id = '{tenant}'" + (f" AND updated_at >= '{since}'" if since else "")
+                read = (
+                    f"COPY (SELECT {SELECTED} FROM orders WHERE {where} "
+                    "ORDER BY updated_at, id) TO STDOUT (FORMAT binary)"
+                )
+                schema = f'"floor_{tenant}"'
+                with writer.transaction(), writer.cursor() as out:
+                    if since is None:
+                        out.execute(
+                            f"CREATE SCHEMA {schema}; CREATE TABLE {schema}._transfer_status "
+                            "(data_model_name TEXT PRIMARY KEY, transfer_last_updated_at "
+                            f"TIMESTAMPTZ); CREATE TABLE {schema}.orders {TABLE_DDL}"
+                        )
+                        into = f"COPY {schema}.orders FROM STDIN (FORMAT binary)"
+                    else:
+                        out.execute(
+                            f"CREATE TEMPORARY TABLE staging (LIKE {schema}.orders) ON COMMIT DROP"
+                        )
+                        into = "COPY staging FROM STDIN (FORMAT binary)"
+                    with reader.cursor().copy(read) as rows, out.copy(into) as load:
+                        for chunk in rows:
+                            load.write(chunk)
+                    if since is not None:
+                        out.execute(
+                            f"INSERT INTO {schema}.orders SELECT * FROM staging ON CONFLICT (id) "
+                            "DO UPDATE SET title = EXCLUDED.title, updated_at = EXCLUDED.updated_at"
+                        )
+                    out.execute(
+                        f"INSERT INTO {schema}._transfer_status VALUES ('orders', now()) "
+                        "ON CONFLICT (data_model_name) DO UPDATE SET transfer_last_updated_at "
+                        "= EXCLUDED.transfer_last_updated_at"
+                    )
+                reader.rollback()
+
+    names = [f"t{n:05d}" for n in range(tenants)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one_share, [names[i::workers] for i in range(workers)]))
     return time.perf_counter() - started
 
 
@@ -240,11 +314,16 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def report(label: str, rows: int, pipe_seconds: float, ferry_seconds: float) -> None:
+def report(
+    label: str, rows: int, pipe_seconds: float, floor_seconds: float, ferry_seconds: float
+) -> None:
     print(
         f"{label}: pipe {pipe_seconds:.2f}s ({rows / pipe_seconds:,.0f} rows/s), "
+        f"per-tenant floor {floor_seconds:.2f}s ({floor_seconds / pipe_seconds:.2f}x the pipe), "
         f"ferry {ferry_seconds:.2f}s ({rows / ferry_seconds:,.0f} rows/s), "
-        f"ratio {ferry_seconds / pipe_seconds:.2f}x, ferry peak memory {peak_mib():.0f} MiB"
+        f"ratio {ferry_seconds / pipe_seconds:.2f}x the pipe, "
+        f"{ferry_seconds / floor_seconds:.2f}x the floor, "
+        f"ferry peak memory {peak_mib():.0f} MiB"
     )
 
 
@@ -282,11 +361,18 @@ def main() -> None:
             ids = configure_ferry(runtime, source, ferry_target, args.tenants)
 
             full_pipe = pipe(source, pipe_target, "SELECT * FROM orders", "orders")
+            full_floor = floor(source, pipe_target, args.tenants, args.workers, since=None)
             full_ferry = run_all(runtime, ids, args.workers)
-            report("full copy", args.rows, full_pipe, full_ferry)
+            report("full copy", args.rows, full_pipe, full_floor, full_ferry)
 
             changed = args.rows // 100
             added = args.rows // 200
+            cutoff = subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", source, "-Atc", "SELECT now()"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             psql(
                 source,
                 "UPDATE orders SET title = title || ' (edited)', "
@@ -303,7 +389,7 @@ def main() -> None:
             pipe(
                 source,
                 pipe_target,
-                "SELECT * FROM orders WHERE updated_at > now() - interval '1 hour'",
+                f"SELECT * FROM orders WHERE updated_at >= '{cutoff}'",
                 "staging",
             )
             psql(
@@ -313,8 +399,15 @@ def main() -> None:
                 "EXCLUDED.updated_at",
             )
             incremental_pipe = time.perf_counter() - started
+            incremental_floor = floor(source, pipe_target, args.tenants, args.workers, since=cutoff)
             incremental_ferry = run_all(runtime, ids, args.workers)
-            report("incremental", changed + added, incremental_pipe, incremental_ferry)
+            report(
+                "incremental",
+                changed + added,
+                incremental_pipe,
+                incremental_floor,
+                incremental_ferry,
+            )
             runtime.engine.dispose()
     finally:
         for name in (source, pipe_target, ferry_target):
