@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from ferry.connectors.base import WriteContext, WriteMode
+from ferry.connectors.base import StageInstead, WriteContext, WriteMode
 from ferry.connectors.types import ColumnSpec, TableSpec
 from ferry.modelconfig import DataType
 from tests.connectors.destination_cases import CASES, DestinationCase
@@ -85,8 +86,15 @@ def write(
     tag: str = "a",
     chunk: int = 1000,
 ) -> Any:
-    batches = (batch(table, rows[i : i + chunk]) for i in range(0, max(len(rows), 1), chunk))
-    return case.connector.write(table, batches, mode=mode, context=context(tag))
+    def batches() -> Iterator[pa.RecordBatch]:
+        return (batch(table, rows[i : i + chunk]) for i in range(0, max(len(rows), 1), chunk))
+
+    try:
+        return case.connector.write(table, batches(), mode=mode, context=context(tag))
+    except StageInstead:
+        # As the transfer engine does: the same rows again, through staging.
+        staged = replace(context(tag), direct=False)
+        return case.connector.write(table, batches(), mode=mode, context=staged)
 
 
 def by_id(rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
@@ -133,13 +141,50 @@ def test_a_no_change_run_changes_nothing(case: DestinationCase) -> None:
     assert len(case.rows("orders")) == 50
 
 
+# Destinations that copy a first load (and a full refresh) straight into the new table, and
+# refuse it (StageInstead) when a key repeats.
+DIRECT_LOADERS = {"postgres"}
+
+
 def test_duplicate_keys_in_one_load_keep_the_newest(case: DestinationCase) -> None:
     rows = [
         *orders(range(1, 3)),
         {"id": 1, "name": "newer", "amount": "9", "updated_at": T0 + timedelta(days=1)},
     ]
+    refused = False
+    try:
+        case.connector.write(
+            TABLE, iter([batch(TABLE, rows)]), mode=WriteMode.UPSERT, context=context()
+        )
+    except StageInstead:
+        refused = True
+        # The direct load that met the repeated key left nothing behind, not even the table.
+        assert not case.connector.has_table(TABLE)
+    assert refused == (case.vendor in DIRECT_LOADERS)
     write(case, TABLE, rows)
     assert by_id(case.rows("orders"))[1]["name"] == "newer"
+
+
+def test_duplicate_keys_in_a_full_refresh_keep_the_newest(case: DestinationCase) -> None:
+    write(case, TABLE, orders(range(1, 11)))
+    rows = [
+        *orders(range(1, 3)),
+        {"id": 1, "name": "newer", "amount": "9", "updated_at": T0 + timedelta(days=1)},
+    ]
+    refused = False
+    try:
+        case.connector.write(
+            TABLE, iter([batch(TABLE, rows)]), mode=WriteMode.REPLACE, context=context("b")
+        )
+    except StageInstead:
+        refused = True
+        # Refused before the swap: the old table is untouched.
+        assert sorted(by_id(case.rows("orders"))) == list(range(1, 11))
+    assert refused == (case.vendor in DIRECT_LOADERS)
+    write(case, TABLE, rows, mode=WriteMode.REPLACE, tag="c")
+    stored = by_id(case.rows("orders"))
+    assert sorted(stored) == [1, 2]
+    assert stored[1]["name"] == "newer"
 
 
 def test_replace_swaps_in_exactly_the_new_rows(case: DestinationCase) -> None:

@@ -352,3 +352,36 @@ def test_a_table_the_recipient_dropped_is_backfilled_not_patched(
     assert "missing in the destination; backfilling it" in again["log"]
     assert again["rows_transferred"] == 120
     assert destination_slice(dest_db, "out_acme") == source_slice(source_db, "acme")
+
+
+def test_a_source_that_repeats_a_key_keeps_the_newest_row(
+    setup: Setup, source_db: Database, dest_db: Database, run_transfer: Run
+) -> None:
+    # A first load and a full refresh copy rows straight into the new table; a repeated key
+    # makes the destination refuse that, and the rows go through staging instead, where the
+    # newest row of each key wins. (A view keeps the columns' declared types, which the
+    # direct load needs for decimals.)
+    source_db.execute(
+        "CREATE VIEW orders_repeated AS SELECT * FROM orders UNION ALL "
+        "SELECT id, org_id, 'stale copy', amount, quantity, is_paid, shipped_on, details, "
+        "attachment, updated_at - interval '1 hour' FROM orders WHERE id = 1001"
+    )
+    setup.api.ok(
+        "PATCH",
+        f"/models/{setup.model_id}",
+        json={"model": {"source_table": "public.orders_repeated"}},
+    )
+    first = run_transfer(setup.api, setup.destinations["acme"])
+    assert first["status"] == "SUCCESS", first["log"]
+    assert "repeat a primary key" in first["log"]
+    assert first["rows_transferred"] == 121  # read; the stale copy lost to the newer row
+    assert destination_slice(dest_db, "out_acme") == source_slice(source_db, "acme")
+    refreshed = run_transfer(setup.api, setup.destinations["acme"], full_refresh=True)
+    assert refreshed["status"] == "SUCCESS", refreshed["log"]
+    assert "repeat a primary key" in refreshed["log"]
+    assert destination_slice(dest_db, "out_acme") == source_slice(source_db, "acme")
+    # Changes merge as always (the table exists now: no direct load to refuse).
+    source_db.execute("UPDATE orders SET title = 'changed', updated_at = now() WHERE id = 1001")
+    changed = run_transfer(setup.api, setup.destinations["acme"])
+    assert "repeat a primary key" not in changed["log"]
+    assert destination_slice(dest_db, "out_acme") == source_slice(source_db, "acme")

@@ -173,6 +173,9 @@ class WriteContext:
     # The moment the source was read: recorded in _transfer_status as transfer_last_updated_at.
     status_time: datetime
     is_full_refresh: bool = False
+    # A table new in this load may be bulk-loaded as it is, without a staging table; False
+    # after such a load was refused (see StageInstead).
+    direct: bool = True
 
 
 @dataclass(slots=True)
@@ -181,6 +184,12 @@ class WriteResult:
     changed: int = 0
     bytes: int = 0
     files: list[str] = field(default_factory=list)
+
+
+class StageInstead(Exception):
+    """A direct load into a new table was refused (the source repeats a primary key, or a
+    value does not fit the direct path); nothing was written, and the engine loads the model
+    again through staging, which keeps the newest row of each key."""
 
 
 class TableMissing(Exception):

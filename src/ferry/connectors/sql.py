@@ -349,6 +349,28 @@ class SqlDestination(SqlDialect, DestinationConnector):
     def record_status(self, cursor: Cursor, model_name: str, when: datetime) -> None:
         raise NotImplementedError
 
+    def can_load_direct(self, table: TableSpec) -> bool:  # noqa: ARG002 (vendors look)
+        """Whether ``load_direct`` can carry every column of the table."""
+        return False
+
+    def load_direct(
+        self, cursor: Cursor, table: TableSpec, batches: Iterator[pa.RecordBatch], target: str
+    ) -> tuple[int, int]:
+        """Bulk-load the batches straight into ``target``, a table created in this
+        transaction; (rows, bytes). Raises StageInstead, having written nothing that the
+        transaction keeps, when the rows need staging after all (a repeated key)."""
+        raise NotImplementedError
+
+    def replace_direct(
+        self,
+        cursor: Cursor,
+        table: TableSpec,
+        batches: Iterator[pa.RecordBatch],
+        context: WriteContext,
+    ) -> tuple[int, int]:
+        """Build the table anew straight from the batches and swap it in; (rows, bytes)."""
+        raise NotImplementedError
+
     def staging_name(self, table: TableSpec, context: WriteContext) -> str:
         return self.fit_identifier(
             f"_ferry_stage_{context.transfer_id.replace('-', '')[:12]}_{table.name}"
@@ -374,14 +396,24 @@ class SqlDestination(SqlDialect, DestinationConnector):
             if existing[STATUS_TABLE] is None:
                 self.ensure_schema(cursor)
                 self.ensure_status_table(cursor, None)
+            # A table made by this load (or a full refresh's fresh one) needs no staging and
+            # no merge when the rows can go in as they are.
+            direct = context.direct and self.can_load_direct(table)
             if mode is WriteMode.UPSERT:
                 self.ensure_table(cursor, table, existing[table.name])
-            staging = self.staging_name(table, context)
-            rows, size = self.stage(cursor, table, batches, staging)
-            if mode is WriteMode.REPLACE:
-                changed = self.replace(cursor, table, staging, context)
+            if mode is WriteMode.REPLACE and direct:
+                rows, size = self.replace_direct(cursor, table, batches, context)
+                changed = rows
+            elif mode is WriteMode.UPSERT and direct and existing[table.name] is None:
+                rows, size = self.load_direct(cursor, table, batches, table.name)
+                changed = rows
             else:
-                changed = self.merge(cursor, table, staging)
+                staging = self.staging_name(table, context)
+                rows, size = self.stage(cursor, table, batches, staging)
+                if mode is WriteMode.REPLACE:
+                    changed = self.replace(cursor, table, staging, context)
+                else:
+                    changed = self.merge(cursor, table, staging)
             self.record_status(cursor, table.model_name or table.name, context.status_time)
             connection.commit()
         return WriteResult(rows=rows, changed=changed, bytes=size)

@@ -37,54 +37,61 @@ class Claim:
 def claim(
     sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, lease: timedelta
 ) -> Claim | None:
-    """Take the destination's lease and mark the transfer RUNNING.
+    """Take the destination's lease and mark the transfer RUNNING (see ``claim_in``)."""
+    with session_scope(sessions) as session:
+        return claim_in(session, transfer_id, worker=worker, lease=lease)
+
+
+def claim_in(
+    session: Session, transfer_id: uuid.UUID, *, worker: str, lease: timedelta
+) -> Claim | None:
+    """Take the destination's lease and mark the transfer RUNNING, in the caller's
+    transaction (the claim holds once it commits).
 
     None when there is nothing to do (the transfer ended, was cancelled, or another worker
     runs it); Transient when the destination is still leased by a transfer that has not yet
     been found dead, so the task retries later.
     """
     now = utcnow()
-    with session_scope(sessions) as session:
-        transfer = session.get(Transfer, transfer_id)
-        if transfer is None or transfer.status != TransferStatus.PENDING.value:
-            return None
-        taken = affected(
-            session,
-            update(Destination)
-            .where(
-                Destination.id == transfer.destination_id,
-                or_(
-                    Destination.lease_holder.is_(None),
-                    Destination.lease_expires_at < now,
-                    Destination.lease_holder == str(transfer_id),
-                ),
-            )
-            .values(lease_holder=str(transfer_id), lease_expires_at=now + lease),
-        )
-        if taken != 1:
-            raise Transient(
-                f"destination {transfer.destination_id} is busy with another "
-                "transfer; retrying later"
-            )
-        started = affected(
-            session,
-            update(Transfer)
-            .where(Transfer.id == transfer_id, Transfer.status == TransferStatus.PENDING.value)
-            .values(
-                status=TransferStatus.RUNNING.value, started_at=now, heartbeat_at=now, worker=worker
+    transfer = session.get(Transfer, transfer_id)
+    if transfer is None or transfer.status != TransferStatus.PENDING.value:
+        return None
+    taken = affected(
+        session,
+        update(Destination)
+        .where(
+            Destination.id == transfer.destination_id,
+            or_(
+                Destination.lease_holder.is_(None),
+                Destination.lease_expires_at < now,
+                Destination.lease_holder == str(transfer_id),
             ),
         )
-        if started != 1:
-            session.rollback()
-            return None
-        return Claim(
-            transfer_id,
-            transfer.destination_id,
-            transfer.environment_id,
-            worker,
-            now,
-            transfer.is_debug_mode,
+        .values(lease_holder=str(transfer_id), lease_expires_at=now + lease),
+    )
+    if taken != 1:
+        raise Transient(
+            f"destination {transfer.destination_id} is busy with another transfer; retrying later"
         )
+    started = affected(
+        session,
+        update(Transfer)
+        .where(Transfer.id == transfer_id, Transfer.status == TransferStatus.PENDING.value)
+        .values(
+            status=TransferStatus.RUNNING.value, started_at=now, heartbeat_at=now, worker=worker
+        ),
+    )
+    if started != 1:
+        session.rollback()
+        return None
+    return Claim(
+        transfer_id,
+        transfer.destination_id,
+        transfer.environment_id,
+        worker,
+        now,
+        transfer.is_debug_mode,
+    )
 
 
 def release(sessions: sessionmaker[Session], held: Claim) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ferry import logging as logs
 from ferry.connectors.base import (
     ReadRequest,
+    StageInstead,
     TableMissing,
     Window,
     WriteContext,
@@ -77,6 +78,8 @@ class Progress:
     # In-flight progress is first written a few seconds in: a short transfer's final write
     # says it all, and thousands of short transfers should not pay an extra write each.
     _flushed: float = field(default_factory=time.monotonic)
+    # Metadata writes that ride with the next flush (see ``keep``).
+    _kept: list[Callable[[Session, Transfer], None]] = field(default_factory=list)
 
     def say(self, message: str, *, debug: bool = False) -> None:
         if debug and not self.debug:
@@ -88,6 +91,13 @@ class Progress:
     def model(self, name: str, **values: Any) -> None:
         self.metrics.setdefault(name, {"model_name": name}).update(values)
 
+    def keep(self, write: Callable[[Session, Transfer], None]) -> None:
+        """A metadata write (a watermark the destination has committed) for the next flush:
+        a crash before it only makes the next run re-read rows, which upserts make harmless,
+        and a short transfer then pays one metadata transaction at its end, not one per
+        model."""
+        self._kept.append(write)
+
     def flush(
         self,
         *,
@@ -95,12 +105,13 @@ class Progress:
         also: Callable[[Session, Transfer], None] | None = None,
         **extra: Any,
     ) -> None:
-        """Write the live view (at most every few seconds unless forced); ``also`` joins the
-        same metadata transaction (a watermark, the final status)."""
+        """Write the live view (at most every few seconds unless forced) with the kept writes;
+        ``also`` joins the same metadata transaction (the final status)."""
         now = time.monotonic()
         if not force and now - self._flushed < FLUSH_EVERY:
             return
         self._flushed = now
+        kept, self._kept = self._kept, []
         rows = sum(int(m.get("rows_transferred", 0)) for m in self.metrics.values())
         with session_scope(self.sessions) as session:
             transfer = session.get_one(Transfer, self.transfer_id)
@@ -115,6 +126,8 @@ class Progress:
             )
             for key, value in extra.items():
                 setattr(transfer, key, value)
+            for write in kept:
+                write(session, transfer)
             if also is not None:
                 also(session, transfer)
 
@@ -129,9 +142,18 @@ def run(
     a reason worth retrying and this is not the final attempt.
     """
     lease_time = timedelta(seconds=settings.worker.lease_seconds)
-    held = lease.claim(sessions, transfer_id, worker=worker, lease=lease_time)
-    if held is None:
-        return None
+    # The claim and the plan share one metadata transaction; a plan that cannot be built
+    # (a config that no longer decrypts, say) fails the claimed transfer below.
+    with session_scope(sessions) as session:
+        held = lease.claim_in(session, transfer_id, worker=worker, lease=lease_time)
+        if held is None:
+            return None
+        planned: TransferPlan | Exception
+        try:
+            planned = build(session, transfer_id)
+            _snapshot(session, planned)
+        except Exception as exc:
+            planned = exc
     progress = Progress(sessions, transfer_id, debug=held.is_debug_mode)
     progress.say(f"started on {worker}")
     status, error = TransferStatus.ERROR, None
@@ -142,7 +164,9 @@ def run(
             interval=timedelta(seconds=settings.worker.heartbeat_seconds),
             lease=lease_time,
         ) as heartbeat:
-            status = _run_models(sessions, transfer_id, heartbeat, progress, settings)
+            if isinstance(planned, Exception):
+                raise planned
+            status = _run_models(sessions, planned, heartbeat, progress, settings)
     except Cancelled:
         status = TransferStatus.CANCELLED
         progress.say("cancelled; the destination keeps what earlier models committed")
@@ -173,21 +197,24 @@ class _RetryLater(Exception):
         self.reason = reason
 
 
+def _snapshot(session: Session, plan: TransferPlan) -> None:
+    """Record which sources and model revisions the transfer runs with."""
+    transfer = session.get_one(Transfer, plan.transfer_id)
+    transfer.source_ids = sorted({str(m.source_id) for m in plan.models})
+    transfer.models_snapshot = [
+        {"model_id": str(m.model_id), "model_name": m.name, "revision_id": str(m.revision_id)}
+        for m in plan.models
+    ]
+
+
 def _run_models(
     sessions: sessionmaker[Session],
-    transfer_id: uuid.UUID,
+    plan: TransferPlan,
     heartbeat: lease.Heartbeat,
     progress: Progress,
     settings: Settings,
 ) -> TransferStatus:
-    with session_scope(sessions) as session:
-        plan = build(session, transfer_id)
-        transfer = session.get_one(Transfer, transfer_id)
-        transfer.source_ids = sorted({str(m.source_id) for m in plan.models})
-        transfer.models_snapshot = [
-            {"model_id": str(m.model_id), "model_name": m.name, "revision_id": str(m.revision_id)}
-            for m in plan.models
-        ]
+    transfer_id = plan.transfer_id
     kind = "full refresh" if plan.is_full_refresh else "incremental"
     progress.say(
         f"{kind} transfer of {len(plan.models) + len(plan.unrunnable)} model(s) for "
@@ -264,15 +291,37 @@ def _run_model(
     modified = described.get(table.last_modified.source_name)
     source_type = modified.type_name if modified else "timestamp with time zone"
     mode = WriteMode.REPLACE if plan.is_full_refresh else WriteMode.UPSERT
+
+    def load(watermark: datetime | None) -> None:
+        try:
+            _load(plan, model, table, source_type, mode, watermark, heartbeat, progress, settings)
+        except StageInstead:
+            progress.say(
+                f"model {model.name}: the rows repeat a primary key; loading them again "
+                "through a staging table, which keeps the newest row of each key"
+            )
+            _load(
+                plan,
+                model,
+                table,
+                source_type,
+                mode,
+                watermark,
+                heartbeat,
+                progress,
+                settings,
+                direct=False,
+            )
+
     try:
-        _load(plan, model, table, source_type, mode, model.watermark, heartbeat, progress, settings)
+        load(model.watermark)
     except TableMissing:
         # The recipient dropped the table since Ferry last wrote it: changes alone would leave
         # it with a hole, so it is rebuilt from the start.
         progress.say(
             f"model {model.name}: table {table.name} is missing in the destination; backfilling it"
         )
-        _load(plan, model, table, source_type, mode, None, heartbeat, progress, settings)
+        load(None)
 
 
 def _load(
@@ -285,6 +334,8 @@ def _load(
     heartbeat: lease.Heartbeat,
     progress: Progress,
     settings: Settings,
+    *,
+    direct: bool = True,
 ) -> None:
     source, destination = model.source, plan.destination
     window = _window(plan, model, watermark, source.lookback)
@@ -320,6 +371,7 @@ def _load(
         model_id=str(model.model_id),
         status_time=read_at,
         is_full_refresh=plan.is_full_refresh,
+        direct=direct,
     )
     windowed = _windowed(plan, model, mode, progress)
     pieces: Iterable[Piece] = (
@@ -361,11 +413,11 @@ def _load(
         else:
             _summary(progress, model, table, total, stats)
         # The destination has committed: the watermark may move (with the model's metrics).
-        progress.flush(force=True, also=_saver(plan, model, new_watermark, source_type))
+        progress.keep(_saver(plan, model, new_watermark, source_type))
+        progress.flush()
         saved = new_watermark or saved
     if windowed is not None:
         _summary(progress, model, table, total, stats)
-        progress.flush(force=True)
 
 
 def _summary(

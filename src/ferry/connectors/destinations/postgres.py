@@ -2,7 +2,10 @@
 
 Rows are bulk-loaded with binary COPY (ADBC ingest) into a temporary staging table, then merged
 into the typed table with ``INSERT … ON CONFLICT`` in the same transaction as the
-``_transfer_status`` row: readers see all of a model's changes or none. DDL is transactional
+``_transfer_status`` row: readers see all of a model's changes or none. A table the load itself
+creates (the first load, a full refresh's new table) takes the rows straight from COPY, with no
+staging and no merge; if the source repeats a primary key there, the transaction is rolled back
+and the model is loaded again through staging, which keeps the newest row of each key. DDL is transactional
 here, so a full refresh builds the new table and swaps it in inside that same transaction.
 
 Type mapping: string → text, bytes → bytea, boolean → boolean, integer → integer,
@@ -20,10 +23,11 @@ from typing import Any
 
 import adbc_driver_manager
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from ferry.connectors import postgres
-from ferry.connectors.base import Capabilities, WriteContext
+from ferry.connectors.base import Capabilities, StageInstead, WriteContext
 from ferry.connectors.registry import register_destination
 from ferry.connectors.shapes.postgres import PostgresConnection
 from ferry.connectors.sql import STATUS_TABLE, Cursor, Feed, SqlDestination
@@ -173,17 +177,68 @@ class PostgresFamilyDestination(SqlDestination):
         self.run(cursor, f"DROP TABLE {self.quote(staging)}")
         return changed
 
-    def replace(self, cursor: Cursor, table: TableSpec, staging: str, context: WriteContext) -> int:
+    def can_load_direct(self, table: TableSpec) -> bool:
+        # Binary COPY carries every transport type as the column's own type once decimal text
+        # is an Arrow decimal (exact up to 38 digits) and JSON text is in jsonb's binary form.
+        return all(
+            c.data_type is not DataType.DECIMAL or 0 < (c.precision or 0) <= 38
+            for c in table.columns
+        )
+
+    def load_direct(
+        self, cursor: Any, table: TableSpec, batches: Iterator[pa.RecordBatch], target: str
+    ) -> tuple[int, int]:
+        schema = pa.schema([pa.field(c.name, _direct_type(c)) for c in table.columns])
+        feed = Feed(_cast(batches, schema))
+        reader = pa.RecordBatchReader.from_batches(schema, iter(feed))
+        try:
+            try:
+                rows = cursor.adbc_ingest(
+                    target, reader, mode="append", db_schema_name=self.schema_name()
+                )
+            except adbc_driver_manager.Error:
+                feed.reraise()
+                raise
+        except (adbc_driver_manager.Error, pa.ArrowInvalid) as exc:
+            # The caller's transaction is rolled back: nothing of this load remains.
+            if isinstance(exc, pa.ArrowInvalid) or getattr(exc, "sqlstate", None) == "23505":
+                raise StageInstead(str(exc)) from None
+            raise
+        return int(rows), feed.bytes
+
+    def replace_direct(
+        self,
+        cursor: Any,
+        table: TableSpec,
+        batches: Iterator[pa.RecordBatch],
+        context: WriteContext,
+    ) -> tuple[int, int]:
+        fresh, constraint = self._fresh(cursor, table, context)
+        rows, size = self.load_direct(cursor, table, batches, fresh)
+        self._swap(cursor, table, fresh, constraint)
+        return rows, size
+
+    def _fresh(self, cursor: Cursor, table: TableSpec, context: WriteContext) -> tuple[str, str]:
+        """A new, empty table for a full refresh, out of sight; (its name, its key's name)."""
         suffix = context.transfer_id.replace("-", "")[:12]
         fresh = self.fit_identifier(f"_ferry_new_{suffix}_{table.name}")
         constraint = self.fit_identifier(f"_ferry_{suffix}_pkey")
         self.run(cursor, self.create_table_sql(fresh, table, constraint=constraint))
+        return fresh, constraint
+
+    def replace(self, cursor: Cursor, table: TableSpec, staging: str, context: WriteContext) -> int:
+        fresh, constraint = self._fresh(cursor, table, context)
         columns = ", ".join(self.quote(c.name) for c in table.columns)
         rows = self.run(
             cursor,
             f"INSERT INTO {self.table_name(fresh)} ({columns}) {self._deduplicated(table, staging)}",
         )
         self.run(cursor, f"DROP TABLE {self.quote(staging)}")
+        self._swap(cursor, table, fresh, constraint)
+        return rows
+
+    def _swap(self, cursor: Cursor, table: TableSpec, fresh: str, constraint: str) -> None:
+        """Put the fresh table in the old one's place (readers see the change at commit)."""
         self.run(cursor, f"DROP TABLE IF EXISTS {self.table_name(table.name)}")
         self.run(cursor, f"ALTER TABLE {self.table_name(fresh)} RENAME TO {self.quote(table.name)}")
         self.run(
@@ -192,7 +247,6 @@ class PostgresFamilyDestination(SqlDestination):
             f"{self.quote(constraint)} TO {self.quote(self.key_constraint(table.name))}",
         )
         self.describe(cursor, table.name, table)
-        return rows
 
     def record_status(self, cursor: Cursor, model_name: str, when: datetime) -> None:
         self.run(
@@ -203,6 +257,38 @@ class PostgresFamilyDestination(SqlDestination):
             "ON CONFLICT (data_model_name) DO UPDATE "
             "SET transfer_last_updated_at = EXCLUDED.transfer_last_updated_at",
         )
+
+
+def _direct_type(column: ColumnSpec) -> pa.DataType:
+    if column.data_type is DataType.DECIMAL:
+        return pa.decimal128(column.precision or 38, column.scale or 0)
+    if column.data_type is DataType.JSON:
+        return pa.binary()
+    return column.arrow_type
+
+
+_JSONB_VERSION = pa.scalar(b"\x01", pa.binary())
+_NOTHING = pa.scalar(b"", pa.binary())
+
+
+def _cast(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """Transport batches in the direct load's types: decimal text as Arrow decimals (exact; a
+    value that would not fit raises ArrowInvalid rather than change) and JSON text behind
+    jsonb's binary version byte (the server still parses and checks it)."""
+    for batch in batches:
+        columns = []
+        for column, field in zip(batch.columns, schema, strict=True):
+            if column.type == field.type:
+                columns.append(column)
+            elif field.type == pa.binary():
+                # Scalars broadcast at run time; the stubs know arrays only.
+                joined = pc.binary_join_element_wise(  # type: ignore[call-overload]
+                    _JSONB_VERSION, column.cast(pa.binary()), _NOTHING
+                )
+                columns.append(joined)
+            else:
+                columns.append(column.cast(field.type))
+        yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 @register_destination
