@@ -16,15 +16,17 @@ COPY; for the incremental run: COPY the tenant's changed rows into a temporary t
 them, record the status). With many small tenants that per-table work, not the row volume,
 decides the time; Ferry's ratio to this floor is what its own overhead costs.
 
-Prints the times, the ratios, rows/s and Ferry's peak memory (resident set of this process,
-which runs the workers). Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and psql on PATH.
+Ferry's transfers run in a process of their own (``transfer_worker.py``), as in a worker whose
+threads take the transfers in turn; the set-up (destinations created through the services)
+stays out of it. Prints the times, the ratios, rows/s and the peak resident memory of
+that worker process. Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and psql on PATH.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,7 +38,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from ferry import transfer
 from ferry.db import migrate
 from ferry.db.engine import session_scope
 from ferry.db.models import Environment
@@ -280,9 +281,9 @@ def configure_ferry(runtime: Runtime, source: str, target: str, tenants: int) ->
         return made
 
 
-def run_all(runtime: Runtime, destination_ids: list[str], workers: int) -> float:
-    sessions, settings = runtime.sessions, runtime.settings
-    with session_scope(sessions) as session:
+def request_all(runtime: Runtime, destination_ids: list[str]) -> list[str]:
+    """A transfer requested for every destination, as the API would; their ids."""
+    with session_scope(runtime.sessions) as session:
         env = session.scalars(sa.select(Environment).where(Environment.kind == "prod")).one()
         scope = Scope(
             organization_id=env.organization_id,
@@ -291,39 +292,49 @@ def run_all(runtime: Runtime, destination_ids: list[str], workers: int) -> float
             actor_type="api_key",
             actor_id=None,
         )
-    ids = []
-    with session_scope(sessions) as session:
-        for destination_id in destination_ids:
-            made, _ = transfers.request(
-                session, scope=scope, destination_id=destination_id, data={}
-            )
-            ids.append(made.id)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        statuses = list(
-            pool.map(lambda t: transfer.run(sessions, t, worker="bench", settings=settings), ids)
-        )
-    elapsed = time.perf_counter() - started
-    failed = [s for s in statuses if s != "SUCCESS"]
-    if failed:
-        raise RuntimeError(f"{len(failed)} transfers did not succeed: {failed[:3]}")
-    return elapsed
+        return [
+            str(transfers.request(session, scope=scope, destination_id=d, data={})[0].id)
+            for d in destination_ids
+        ]
 
 
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def run_all(settings: Settings, ids: list[str], workers: int) -> tuple[float, float]:
+    """(seconds, peak MiB) of a worker process running the transfers (transfer_worker.py)."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    job = {
+        "database_url": settings.database_url,
+        "secret_key": key,
+        "transfer_ids": ids,
+        "workers": workers,
+    }
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("transfer_worker.py"))],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    if result["failed"]:
+        raise RuntimeError(f"transfers did not succeed: {result['failed']}")
+    return result["seconds"], result["peak_mib"]
 
 
 def report(
-    label: str, rows: int, pipe_seconds: float, floor_seconds: float, ferry_seconds: float
+    label: str,
+    rows: int,
+    pipe_seconds: float,
+    floor_seconds: float,
+    ferry: tuple[float, float],
 ) -> None:
+    ferry_seconds, peak = ferry
     print(
         f"{label}: pipe {pipe_seconds:.2f}s ({rows / pipe_seconds:,.0f} rows/s), "
         f"per-tenant floor {floor_seconds:.2f}s ({floor_seconds / pipe_seconds:.2f}x the pipe), "
         f"ferry {ferry_seconds:.2f}s ({rows / ferry_seconds:,.0f} rows/s), "
         f"ratio {ferry_seconds / pipe_seconds:.2f}x the pipe, "
         f"{ferry_seconds / floor_seconds:.2f}x the floor, "
-        f"ferry peak memory {peak_mib():.0f} MiB"
+        f"ferry worker's peak memory {peak:.0f} MiB"
     )
 
 
@@ -345,12 +356,7 @@ def main() -> None:
     try:
         print(f"building {args.rows:,} rows for {args.tenants:,} tenants …", file=sys.stderr)
         build_source(source, args.rows, args.tenants)
-        psql(
-            pipe_target,
-            "CREATE TABLE orders (id BIGINT PRIMARY KEY, org_id TEXT, "
-            "title TEXT, amount NUMERIC(12, 2), quantity INTEGER, "
-            "is_open BOOLEAN, updated_at TIMESTAMPTZ)",
-        )
+        psql(pipe_target, f"CREATE TABLE orders {TABLE_DDL}")
         with tempfile.TemporaryDirectory() as work:
             settings = Settings(
                 database_url=f"sqlite:///{Path(work) / 'meta.db'}",
@@ -362,7 +368,7 @@ def main() -> None:
 
             full_pipe = pipe(source, pipe_target, "SELECT * FROM orders", "orders")
             full_floor = floor(source, pipe_target, args.tenants, args.workers, since=None)
-            full_ferry = run_all(runtime, ids, args.workers)
+            full_ferry = run_all(settings, request_all(runtime, ids), args.workers)
             report("full copy", args.rows, full_pipe, full_floor, full_ferry)
 
             changed = args.rows // 100
@@ -400,7 +406,7 @@ def main() -> None:
             )
             incremental_pipe = time.perf_counter() - started
             incremental_floor = floor(source, pipe_target, args.tenants, args.workers, since=cutoff)
-            incremental_ferry = run_all(runtime, ids, args.workers)
+            incremental_ferry = run_all(settings, request_all(runtime, ids), args.workers)
             report(
                 "incremental",
                 changed + added,

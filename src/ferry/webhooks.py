@@ -44,7 +44,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import func, select
@@ -300,6 +299,8 @@ def _generic_get(url: str, event: dict[str, Any], _: Context, __: str | None) ->
             ("data", _json(_short_log(event["data"] or {})).decode()),
         ]
     )
+    import httpx  # Here: workers that only run transfers never load the HTTP client.
+
     target = httpx.URL(url)
     existing = target.query.decode()
     query = f"{existing}&{added}" if existing else added

@@ -92,7 +92,7 @@ class ReadRequest:
     tenant: str
     window: Window
     batch_rows: int = 50_000
-    batch_bytes: int = 4 * 1024 * 1024
+    batch_bytes: int = 1024 * 1024
     # Template values for a custom source_query ({{.LastModifiedAtEpoch}}…).
     template: Mapping[str, Any] = field(default_factory=dict)
 

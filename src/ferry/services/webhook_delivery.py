@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -106,15 +106,25 @@ POLICY = Policy()
 
 
 def emit(
-    session: Session, *, environment_id: uuid.UUID, event_type: str, data: dict[str, Any]
+    session: Session,
+    *,
+    environment_id: uuid.UUID,
+    event_type: str,
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
 ) -> list[WebhookDelivery]:
     """A pending delivery of the event for each enabled webhook of the environment that
-    subscribes to it; each is sent by a job once the session commits."""
+    subscribes to it; each is sent by a job once the session commits. ``data`` may be a
+    function, called only when some webhook subscribes."""
     hooks = session.scalars(
         select(Webhook)
         .where(Webhook.environment_id == environment_id, Webhook.is_enabled.is_(True))
         .order_by(Webhook.created_at, Webhook.id)
     ).all()
+    subscribed = [hook for hook in hooks if event_type in hook.events]
+    if not subscribed:
+        return []
+    if callable(data):
+        data = data()
     now = utcnow()
     made = [
         WebhookDelivery(
@@ -133,11 +143,8 @@ def emit(
             attempt_log=[],
             created_at=now,
         )
-        for hook in hooks
-        if event_type in hook.events
+        for hook in subscribed
     ]
-    if not made:
-        return []
     session.add_all(made)
     session.flush()
     for delivery in made:
@@ -165,15 +172,22 @@ def on_audit(session: Session, event: EventLog) -> None:
     )
 
 
-def on_transfer_end(session: Session, transfer: Transfer) -> None:
-    """The event of a transfer that reached its final status in this session."""
-    kind = TRANSFER_EVENTS.get(TransferStatus(transfer.status))
+def on_transfer_end(
+    session: Session,
+    *,
+    environment_id: uuid.UUID,
+    status: TransferStatus,
+    transfer: Callable[[], Transfer],
+) -> None:
+    """The event of a transfer that reached its final status in this session; ``transfer``
+    loads its row, which only a subscribed webhook needs."""
+    kind = TRANSFER_EVENTS.get(status)
     if kind is not None:
         emit(
             session,
-            environment_id=transfer.environment_id,
+            environment_id=environment_id,
             event_type=kind,
-            data=transfer_view(transfer),
+            data=lambda: transfer_view(transfer()),
         )
 
 
@@ -241,6 +255,8 @@ def _context(session: Session, delivery: WebhookDelivery) -> webhooks.Context:
 
 
 def _send(outgoing: webhooks.Outgoing, key: webhooks.SigningKey, timeout: float) -> dict[str, Any]:
+    import httpx  # Here: workers that only run transfers never load the HTTP client.
+
     headers = {"User-Agent": f"Ferry-Webhooks/{__version__}", **outgoing.headers}
     headers |= key.headers(outgoing.signed)
     attempted_at, started = utcnow(), time.monotonic()

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import structlog
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry import logging as logs
@@ -33,12 +34,12 @@ from ferry.connectors.base import (
 )
 from ferry.connectors.types import TableSpec, conform
 from ferry.db.base import utcnow
-from ferry.db.engine import session_scope
+from ferry.db.engine import affected, session_scope
 from ferry.db.models import Destination, Transfer, TransferStatus
 from ferry.errors import ConnectorError, FerryError, Transient
 from ferry.services import webhook_delivery
 from ferry.settings import Settings
-from ferry.transfer import lease, watermarks
+from ferry.transfer import lease, memory, watermarks
 from ferry.transfer.plan import ModelPlan, TransferPlan, build
 from ferry.transfer.windows import Piece, Windows
 
@@ -79,7 +80,7 @@ class Progress:
     # says it all, and thousands of short transfers should not pay an extra write each.
     _flushed: float = field(default_factory=time.monotonic)
     # Metadata writes that ride with the next flush (see ``keep``).
-    _kept: list[Callable[[Session, Transfer], None]] = field(default_factory=list)
+    _kept: list[Callable[[Session], None]] = field(default_factory=list)
 
     def say(self, message: str, *, debug: bool = False) -> None:
         if debug and not self.debug:
@@ -91,7 +92,7 @@ class Progress:
     def model(self, name: str, **values: Any) -> None:
         self.metrics.setdefault(name, {"model_name": name}).update(values)
 
-    def keep(self, write: Callable[[Session, Transfer], None]) -> None:
+    def keep(self, write: Callable[[Session], None]) -> None:
         """A metadata write (a watermark the destination has committed) for the next flush:
         a crash before it only makes the next run re-read rows, which upserts make harmless,
         and a short transfer then pays one metadata transaction at its end, not one per
@@ -102,7 +103,7 @@ class Progress:
         self,
         *,
         force: bool = False,
-        also: Callable[[Session, Transfer], None] | None = None,
+        also: Callable[[Session], None] | None = None,
         **extra: Any,
     ) -> None:
         """Write the live view (at most every few seconds unless forced) with the kept writes;
@@ -112,24 +113,26 @@ class Progress:
             return
         self._flushed = now
         kept, self._kept = self._kept, []
-        rows = sum(int(m.get("rows_transferred", 0)) for m in self.metrics.values())
+        metrics = self.metrics.values()
+        values = {
+            "log": "\n".join(self.lines) + ("\n" if self.lines else ""),
+            "model_metrics": list(metrics),
+            "rows_transferred": sum(int(m.get("rows_transferred", 0)) for m in metrics),
+            "delta_rows_transferred": sum(int(m.get("delta_rows_transferred", 0)) for m in metrics),
+            "volume_transferred_in_mb": round(
+                sum(float(m.get("volume_transferred_in_mb", 0.0)) for m in metrics), 6
+            ),
+        }
         with session_scope(self.sessions) as session:
-            transfer = session.get_one(Transfer, self.transfer_id)
-            transfer.log = "\n".join(self.lines) + ("\n" if self.lines else "")
-            transfer.model_metrics = list(self.metrics.values())
-            transfer.rows_transferred = rows
-            transfer.delta_rows_transferred = sum(
-                int(m.get("delta_rows_transferred", 0)) for m in self.metrics.values()
+            # One UPDATE, without loading the row (its log and metrics) first.
+            affected(
+                session,
+                update(Transfer).where(Transfer.id == self.transfer_id).values(**values, **extra),
             )
-            transfer.volume_transferred_in_mb = round(
-                sum(float(m.get("volume_transferred_in_mb", 0.0)) for m in self.metrics.values()), 6
-            )
-            for key, value in extra.items():
-                setattr(transfer, key, value)
             for write in kept:
-                write(session, transfer)
+                write(session)
             if also is not None:
-                also(session, transfer)
+                also(session)
 
 
 @logs.logged_transfer
@@ -141,6 +144,7 @@ def run(
     Raises Transient (after putting the transfer back to PENDING) when every model failed for
     a reason worth retrying and this is not the final attempt.
     """
+    memory.use_returning_allocator()
     lease_time = timedelta(seconds=settings.worker.lease_seconds)
     # The claim and the plan share one metadata transaction; a plan that cannot be built
     # (a config that no longer decrypts, say) fails the claimed transfer below.
@@ -437,8 +441,8 @@ def _summary(
 
 def _saver(
     plan: TransferPlan, model: ModelPlan, value: datetime | None, source_type: str
-) -> Callable[[Session, Transfer], None]:
-    def save_watermark(session: Session, _transfer: Transfer) -> None:
+) -> Callable[[Session], None]:
+    def save_watermark(session: Session) -> None:
         if value is not None and value != model.watermark:
             watermarks.put(
                 session,
@@ -570,13 +574,16 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _requeue(held: lease.Claim, progress: Progress) -> None:
-    def back_to_pending(session: Session, transfer: Transfer) -> None:
-        transfer.status = TransferStatus.PENDING.value
-        transfer.attempt += 1
-        transfer.started_at = None
+    def back_to_pending(session: Session) -> None:
         lease.release_in(session, held)
 
-    progress.flush(force=True, also=back_to_pending)
+    progress.flush(
+        force=True,
+        also=back_to_pending,
+        status=TransferStatus.PENDING.value,
+        attempt=Transfer.attempt + 1,
+        started_at=None,
+    )
 
 
 def _finish(
@@ -591,13 +598,23 @@ def _finish(
     ended = utcnow()
     progress.say(f"ended {status.value}")
 
-    def conclude(session: Session, transfer: Transfer) -> None:
-        destination = session.get_one(Destination, transfer.destination_id)
+    def conclude(session: Session) -> None:
+        summary: dict[str, Any] = {}
         if status is not TransferStatus.CANCELLED:
-            destination.last_completed_transfer_id = transfer.id
+            summary["last_completed_transfer_id"] = held.transfer_id
         if status is TransferStatus.SUCCESS:
-            destination.last_successful_transfer_ended_at = ended
+            summary["last_successful_transfer_ended_at"] = ended
+        if summary:
+            affected(
+                session,
+                update(Destination).where(Destination.id == held.destination_id).values(**summary),
+            )
         lease.release_in(session, held)
-        webhook_delivery.on_transfer_end(session, transfer)
+        webhook_delivery.on_transfer_end(
+            session,
+            environment_id=held.environment_id,
+            status=status,
+            transfer=lambda: session.get_one(Transfer, held.transfer_id),
+        )
 
     progress.flush(force=True, also=conclude, status=status.value, ended_at=ended, error=error)
