@@ -156,8 +156,7 @@ def _floor(source: str, target: str, tenants: int, workers: int, since: str | No
             for tenant in share:
                 where = f"org_id = '{tenant}'" + (f" AND updated_at >= '{since}'" if since else "")
                 read = (
-                    f"COPY (SELECT {SELECTED} FROM orders WHERE {where} "
-                    "ORDER BY updated_at, id) TO STDOUT (FORMAT binary)"
+                    f"COPY (SELECT {SELECTED} FROM orders WHERE {where}) TO STDOUT (FORMAT binary)"
                 )
                 schema = f'"floor_{tenant}"'
                 with writer.transaction(), writer.cursor() as out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,18 @@ def model(**overrides: Any) -> ModelConfig:
 
 
 def read(
-    case: SourceCase, tenant: str, window: Window = Window(), config: ModelConfig | None = None
+    case: SourceCase,
+    tenant: str,
+    window: Window = Window(),
+    config: ModelConfig | None = None,
+    *,
+    ordered: bool = True,
 ) -> list[dict[str, Any]]:
     config = config or model()
     table = TableSpec.from_model(config)
-    request = ReadRequest(model=config, table=table, tenant=tenant, window=window, batch_rows=2)
+    request = ReadRequest(
+        model=config, table=table, tenant=tenant, window=window, batch_rows=2, ordered=ordered
+    )
     batches = [conform(b, table) for b in case.connector.read(request)]
     return pa.Table.from_batches(batches, schema=table.arrow_schema()).to_pylist()
 
@@ -132,6 +140,24 @@ def test_a_mismatched_model_is_refused_with_the_reason(
     with pytest.raises(ConnectorError) as raised:
         case.connector.validate_model(model(**overrides))
     assert expected in raised.value.message
+
+
+def test_an_unordered_read_reads_the_same_rows(case: SourceCase) -> None:
+    # A read that windows need not cut may skip the sort, never a row.
+    since = Window(since=EPOCH + timedelta(seconds=20))
+    for tenant, window in (("acme", Window()), ("acme", since), ("globex", Window())):
+        ordered = read(case, tenant, window)
+        unordered = read(case, tenant, window, ordered=False)
+        assert ordered
+        assert sorted(unordered, key=lambda r: r["order_id"]) == sorted(
+            ordered, key=lambda r: r["order_id"]
+        )
+    request = ReadRequest(
+        model=model(), table=TableSpec.from_model(model()), tenant="acme", window=since
+    )
+    assert "ORDER BY" in case.connector.select_sql(request, {})
+    unordered_sql = case.connector.select_sql(replace(request, ordered=False), {})
+    assert "ORDER BY" not in unordered_sql
 
 
 def test_only_the_tenants_rows_are_read_ordered_by_last_modified_then_key(case: SourceCase) -> None:

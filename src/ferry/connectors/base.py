@@ -93,6 +93,9 @@ class ReadRequest:
     window: Window
     batch_rows: int = 50_000
     batch_bytes: int = 1024 * 1024
+    # Rows in last-modified then key order (what cutting them into windows needs); without it
+    # the database may skip the sort.
+    ordered: bool = True
     # Template values for a custom source_query ({{.LastModifiedAtEpoch}}…).
     template: Mapping[str, Any] = field(default_factory=dict)
 

@@ -121,8 +121,18 @@ class SqlSource(SqlDialect, SourceConnector):
             conditions.append(
                 f"(({bounded}) OR {modified} IS NULL)" if window.include_null else bounded
             )
-        order = ", ".join([self.nulls_last(modified)] + [q(c.source_name) for c in table.key])
-        return f"SELECT {selected} FROM {origin} WHERE {' AND '.join(conditions)} ORDER BY {order}"
+        where = " AND ".join(conditions)
+        return f"SELECT {selected} FROM {origin} WHERE {where}" + self.order_by(request)
+
+    def order_by(self, request: ReadRequest, modified: str | None = None) -> str:
+        """The ORDER BY clause of an ordered read (nothing for an unordered one), by
+        ``modified`` (the last-modified column unless given), then the key."""
+        if not request.ordered:
+            return ""
+        q = self.quote
+        by = modified or q(request.table.last_modified.source_name)
+        keys = [q(c.source_name) for c in request.table.key]
+        return " ORDER BY " + ", ".join([self.nulls_last(by), *keys])
 
     def nulls_last(self, expression: str) -> str:
         return f"{expression} NULLS LAST"

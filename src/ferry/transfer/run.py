@@ -361,6 +361,7 @@ def _load(
         + (f" until {_iso(window.until)}" if window.until else "")
     )
     stats = Stats()
+    windowed = _windowed(plan, model, mode, progress)
     request = ReadRequest(
         model=model.config,
         table=table,
@@ -368,6 +369,8 @@ def _load(
         window=window,
         batch_rows=settings.worker.batch_rows,
         batch_bytes=settings.worker.batch_bytes,
+        # Only cutting rows into windows needs them in order; the watermark is their maximum.
+        ordered=windowed is not None,
     )
     batches = _tracked(source.read(request), table, stats, heartbeat, progress, model.name)
     context = WriteContext(
@@ -377,7 +380,6 @@ def _load(
         is_full_refresh=plan.is_full_refresh,
         direct=direct,
     )
-    windowed = _windowed(plan, model, mode, progress)
     pieces: Iterable[Piece] = (
         _windows(batches, table, windowed, window)
         if windowed is not None

@@ -168,8 +168,8 @@ class SqliteSource(SqlSource):
             if not window.include_null:
                 unplaced += f" AND {raw} IS NOT NULL"
             conditions.append(f"(({' AND '.join(bounds)}) OR ({unplaced}))")
-        order = ", ".join([self.nulls_last(modified)] + [q(c.source_name) for c in table.key])
-        return f"SELECT {selected} FROM {origin} WHERE {' AND '.join(conditions)} ORDER BY {order}"
+        where = " AND ".join(conditions)
+        return f"SELECT {selected} FROM {origin} WHERE {where}" + self.order_by(request, modified)
 
     def _bound(self, value: datetime) -> str:
         return f"strftime('{TIME_FORMAT}', {self.literal(value.astimezone(UTC).isoformat())})"
