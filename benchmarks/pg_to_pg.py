@@ -8,6 +8,7 @@ Builds a source table (7 columns, the given number of tenants) in a throwaway da
   of the whole table, against Ferry delivering every tenant's slice to its own destination;
 - incremental: 1 % of rows updated and 0.5 % inserted; the pipe copies the changed rows into a
   staging table and merges them with ``INSERT … ON CONFLICT``, against Ferry's incremental runs.
+- no change: Ferry once more with nothing new (what each run of a frequent schedule costs).
 
 Also in the same run, the floor for the same layout: a minimal client doing, per tenant and in
 one destination transaction, only what PostgreSQL itself must do for it (for the full copy: create
@@ -412,6 +413,12 @@ def main() -> None:
                 incremental_pipe,
                 incremental_floor,
                 incremental_ferry,
+            )
+            # Nothing changed since: what a frequent schedule costs per tenant.
+            idle, idle_peak = run_all(settings, request_all(runtime, ids), args.workers)
+            print(
+                f"no change: ferry {idle:.2f}s ({idle / args.tenants * 1000:.1f} ms per tenant), "
+                f"ferry worker's peak memory {idle_peak:.0f} MiB"
             )
             runtime.engine.dispose()
     finally:

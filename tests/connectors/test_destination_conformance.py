@@ -141,6 +141,24 @@ def test_a_no_change_run_changes_nothing(case: DestinationCase) -> None:
     assert len(case.rows("orders")) == 50
 
 
+def test_a_run_without_rows_moves_only_the_status(case: DestinationCase) -> None:
+    write(case, TABLE, orders(range(1, 51)))
+    later = T0 + timedelta(days=1)
+    wider = TableSpec(
+        "orders",
+        (*TABLE.columns, ColumnSpec("region", "region", DataType.STRING)),
+        model_name="orders",
+    )
+    empty = iter([batch(wider, []), batch(wider, [])])
+    context = WriteContext(transfer_id="c-0000-1111", model_id="model", status_time=later)
+    result = case.connector.write(wider, empty, mode=WriteMode.UPSERT, context=context)
+    assert (result.rows, result.changed) == (0, 0)
+    assert len(case.rows("orders")) == 50
+    assert case.status() == {"orders": later}
+    # A column new to the model is added even when no row comes with it.
+    assert "region" in case.column_types("orders")
+
+
 # Destinations that copy a first load (and a full refresh) straight into the new table, and
 # refuse it (StageInstead) when a key repeats.
 DIRECT_LOADERS = {"postgres"}

@@ -7,6 +7,7 @@ and the algorithm asks capabilities, never vendor names.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -411,6 +412,16 @@ class SqlDestination(SqlDialect, DestinationConnector):
             direct = context.direct and self.can_load_direct(table)
             if mode is WriteMode.UPSERT:
                 self.ensure_table(cursor, table, existing[table.name])
+                if existing[table.name] is not None:
+                    # Most runs of a small tenant find nothing new: no staging table then.
+                    found = _with_rows(batches)
+                    if found is None:
+                        self.record_status(
+                            cursor, table.model_name or table.name, context.status_time
+                        )
+                        connection.commit()
+                        return WriteResult()
+                    batches = found
             if mode is WriteMode.REPLACE and direct:
                 rows, size = self.replace_direct(cursor, table, batches, context)
                 changed = rows
@@ -427,6 +438,14 @@ class SqlDestination(SqlDialect, DestinationConnector):
             self.record_status(cursor, table.model_name or table.name, context.status_time)
             connection.commit()
         return WriteResult(rows=rows, changed=changed, bytes=size)
+
+
+def _with_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch] | None:
+    """The batches from the first with rows on, or None when there is not a single row."""
+    for batch in batches:
+        if batch.num_rows:
+            return itertools.chain([batch], batches)
+    return None
 
 
 def _digest(name: str) -> str:
