@@ -152,6 +152,27 @@ def _connect(url: str | None, api_key: str | None) -> Iterator[Api]:
         yield Api(http)
 
 
+def _plan_and_apply(
+    url: str | None,
+    api_key: str | None,
+    kind: str,
+    dry_run: bool,
+    plan: Callable[[Api], list[Change]],
+    apply_one: Callable[[Api, Change], None],
+) -> None:
+    """Plan the changes, print them, then (unless a dry run) make them; a failure exits."""
+    from ferry import cli
+
+    with _connect(url, api_key) as api:
+        try:
+            changes = plan(api)
+            _report(changes, kind, dry_run=dry_run)
+            if not dry_run:
+                _apply(changes, lambda change: apply_one(api, change))
+        except ApplyError as exc:
+            raise cli.fail(exc.message) from None
+
+
 @models_app.command("apply")
 def models_apply(
     directory: Directory,
@@ -161,16 +182,14 @@ def models_apply(
     delete_missing: DeleteMissing = False,
 ) -> None:
     """Validate every model file, print the changes, then create or update the models."""
-    from ferry import cli
-
-    with _connect(url, api_key) as api:
-        try:
-            changes = plan_models(api, directory, delete_missing=delete_missing)
-            _report(changes, "models", dry_run=dry_run)
-            if not dry_run:
-                _apply(changes, lambda change: _apply_model(api, change))
-        except ApplyError as exc:
-            raise cli.fail(exc.message) from None
+    _plan_and_apply(
+        url,
+        api_key,
+        "models",
+        dry_run,
+        lambda api: plan_models(api, directory, delete_missing=delete_missing),
+        _apply_model,
+    )
 
 
 @products_app.command("apply")
@@ -183,16 +202,14 @@ def products_apply(
 ) -> None:
     """Check every product file (its models must exist), print the changes, then create or
     update the products and validate each."""
-    from ferry import cli
-
-    with _connect(url, api_key) as api:
-        try:
-            changes = plan_products(api, directory, delete_missing=delete_missing)
-            _report(changes, "products", dry_run=dry_run)
-            if not dry_run:
-                _apply(changes, lambda change: _apply_product(api, change))
-        except ApplyError as exc:
-            raise cli.fail(exc.message) from None
+    _plan_and_apply(
+        url,
+        api_key,
+        "products",
+        dry_run,
+        lambda api: plan_products(api, directory, delete_missing=delete_missing),
+        _apply_product,
+    )
 
 
 def plan_models(api: Api, directory: Path, *, delete_missing: bool) -> list[Change]:
