@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select
@@ -74,10 +75,21 @@ def effective_models(session: Session, *, scope: Scope, destination: Destination
     product_names = (
         destination.products if destination.products is not None else destination.recipient.products
     )
+    return received_models(
+        session, scope=scope, product_names=product_names, enabled_models=destination.enabled_models
+    )
+
+
+def received_models(
+    session: Session, *, scope: Scope, product_names: Iterable[str], enabled_models: list[str]
+) -> list[str]:
+    """``effective_models`` from the destination's fields: the models its products cover,
+    narrowed by ``enabled_models``."""
     covered = products.models_of(session, scope=scope, product_names=product_names)
-    if ALL_MODELS in destination.enabled_models:
+    if ALL_MODELS in enabled_models:
         return covered
-    return [m for m in covered if m in set(destination.enabled_models)]
+    enabled = set(enabled_models)
+    return [m for m in covered if m in enabled]
 
 
 def _resolve_recipient(session: Session, scope: Scope, data: dict[str, Any]) -> Recipient:

@@ -48,7 +48,12 @@ def list_stmt(
 
 
 def config_of(model: DataModel) -> ModelConfig:
-    return ModelConfig.model_validate({"model_name": model.model_name, **model.config})
+    return config_from(model.model_name, model.config)
+
+
+def config_from(model_name: str, stored: dict[str, Any]) -> ModelConfig:
+    """A model's config from its stored form (its name is kept apart)."""
+    return ModelConfig.model_validate({"model_name": model_name, **stored})
 
 
 def resolve_source(session: Session, *, scope: Scope, config: ModelConfig) -> Source | None:

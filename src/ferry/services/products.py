@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ferry.db import queries
+from ferry.db.base import table
 from ferry.db.models import DataModel, Destination, MagicLink, Product, Recipient
 from ferry.errors import Conflict, InvalidInput
 from ferry.scope import Scope
@@ -186,17 +187,31 @@ def check_names(session: Session, *, scope: Scope, names: Iterable[str], field: 
     return unique
 
 
+# Prebuilt (statement construction costs more than running these): a worker asks for every
+# transfer.
+_PRODUCT_MODELS = select(table(Product).c.product_name, table(Product).c.models).where(
+    table(Product).c.environment_id == bindparam("environment_id")
+)
+_MODEL_NAMES = (
+    select(table(DataModel).c.model_name)
+    .where(table(DataModel).c.environment_id == bindparam("environment_id"))
+    .order_by(table(DataModel).c.created_at, table(DataModel).c.id)
+)
+
+
 def models_of(session: Session, *, scope: Scope, product_names: Iterable[str]) -> list[str]:
     """The model names a list of products covers, in model creation order."""
     names = set(product_names)
-    products = session.scalars(list_stmt(session, scope=scope)).all()
-    chosen = [p for p in products if ALL_PRODUCTS in names or p.product_name in names]
-    wanted = {m for p in chosen for m in p.models}
-    all_models = session.scalars(
-        select(DataModel.model_name)
-        .where(DataModel.environment_id == scope.environment_id)
-        .order_by(DataModel.created_at, DataModel.id)
-    ).all()
+    subscribed = subscribed_products(session, scope=scope)
+    environment = {"environment_id": scope.environment_id}
+    wanted = {
+        model
+        for product, product_models in session.execute(_PRODUCT_MODELS, environment)
+        if (subscribed is None or product in subscribed)
+        and (ALL_PRODUCTS in names or product in names)
+        for model in product_models
+    }
+    all_models = session.scalars(_MODEL_NAMES, environment).all()
     if ALL_MODELS in wanted:
         return list(all_models)
     return [m for m in all_models if m in wanted]

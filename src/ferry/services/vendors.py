@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from ferry import crypto
 from ferry.connectors.base import Connector, DestinationConnector
 from ferry.connectors.config import VendorConfig
-from ferry.services.secrets import seal, unseal
+from ferry.services.secrets import seal, settings_of, unseal
 
 C = TypeVar("C", bound=Connector)
 
@@ -27,10 +28,30 @@ def store(session: Session, config: VendorConfig) -> tuple[dict[str, Any], str |
     return public, seal(session, secrets)
 
 
+# Revealed configs by content (model, sealer, public config, sealed secrets): a worker running
+# thousands of transfers decrypts and validates each source's config once, not every time.
+# Configs are never changed in place, so sharing them is safe.
+_REVEALED: dict[tuple[Any, ...], VendorConfig] = {}
+_REVEALED_MAX = 512
+
+
 def revealed(
     session: Session, public: dict[str, Any], sealed: str | None, connector: type[Connector]
 ) -> VendorConfig:
-    return connector.config_model.from_stored(public, unseal(session, sealed))
+    model = connector.config_model
+    key = (
+        model,
+        crypto.sealer(settings_of(session)),
+        json.dumps(public, sort_keys=True, default=str),
+        sealed,
+    )
+    found = _REVEALED.get(key)
+    if found is None:
+        found = model.from_stored(public, unseal(session, sealed))
+        if len(_REVEALED) >= _REVEALED_MAX:
+            _REVEALED.clear()
+        _REVEALED[key] = found
+    return found
 
 
 def target_key(connector: type[DestinationConnector], config: VendorConfig) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry import __version__, jobs, webhooks
@@ -105,6 +105,14 @@ class Policy:
 POLICY = Policy()
 
 
+# Prebuilt: every transfer's end asks it.
+_ENABLED_HOOKS = (
+    select(Webhook)
+    .where(Webhook.environment_id == bindparam("b_environment"), Webhook.is_enabled.is_(True))
+    .order_by(Webhook.created_at, Webhook.id)
+)
+
+
 def emit(
     session: Session,
     *,
@@ -115,11 +123,7 @@ def emit(
     """A pending delivery of the event for each enabled webhook of the environment that
     subscribes to it; each is sent by a job once the session commits. ``data`` may be a
     function, called only when some webhook subscribes."""
-    hooks = session.scalars(
-        select(Webhook)
-        .where(Webhook.environment_id == environment_id, Webhook.is_enabled.is_(True))
-        .order_by(Webhook.created_at, Webhook.id)
-    ).all()
+    hooks = session.scalars(_ENABLED_HOOKS, {"b_environment": environment_id}).all()
     subscribed = [hook for hook in hooks if event_type in hook.events]
     if not subscribed:
         return []

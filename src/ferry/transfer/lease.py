@@ -11,17 +11,69 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Executable, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ferry.db.base import utcnow
+from ferry.db.base import table, utcnow
 from ferry.db.engine import affected, session_scope
 from ferry.db.models import Destination, Transfer, TransferStatus
 from ferry.errors import Transient
 
 log = structlog.get_logger(__name__)
+
+
+_TRANSFER = table(Transfer)
+_DESTINATION = table(Destination)
+
+# Prebuilt statements (building one costs more than running it; every transfer claims).
+_CLAIMABLE = select(
+    _TRANSFER.c.status,
+    _TRANSFER.c.destination_id,
+    _TRANSFER.c.environment_id,
+    _TRANSFER.c.is_debug_mode,
+).where(_TRANSFER.c.id == bindparam("b_transfer"))
+_TAKE_LEASE = (
+    update(_DESTINATION)
+    .where(
+        _DESTINATION.c.id == bindparam("b_destination"),
+        or_(
+            _DESTINATION.c.lease_holder.is_(None),
+            _DESTINATION.c.lease_expires_at < bindparam("b_now"),
+            _DESTINATION.c.lease_holder == bindparam("b_holder"),
+        ),
+    )
+    .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
+)
+_START = (
+    update(_TRANSFER)
+    .where(
+        _TRANSFER.c.id == bindparam("b_transfer"),
+        _TRANSFER.c.status == TransferStatus.PENDING.value,
+    )
+    .values(
+        status=TransferStatus.RUNNING.value,
+        started_at=bindparam("b_now"),
+        heartbeat_at=bindparam("b_now"),
+        worker=bindparam("b_worker"),
+    )
+)
+_RELEASE = (
+    update(_DESTINATION)
+    .where(
+        _DESTINATION.c.id == bindparam("b_destination"),
+        _DESTINATION.c.lease_holder == bindparam("b_holder"),
+    )
+    .values(lease_holder=None, lease_expires_at=None)
+)
+
+
+def _changed(session: Session, statement: Executable, values: dict[str, Any]) -> int:
+    """Run a prebuilt UPDATE in the session's transaction; the number of rows it changed."""
+    result = session.execute(statement, values)
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,33 +105,25 @@ def claim_in(
     been found dead, so the task retries later.
     """
     now = utcnow()
-    transfer = session.get(Transfer, transfer_id)
+    transfer = session.execute(_CLAIMABLE, {"b_transfer": transfer_id}).one_or_none()
     if transfer is None or transfer.status != TransferStatus.PENDING.value:
         return None
-    taken = affected(
+    taken = _changed(
         session,
-        update(Destination)
-        .where(
-            Destination.id == transfer.destination_id,
-            or_(
-                Destination.lease_holder.is_(None),
-                Destination.lease_expires_at < now,
-                Destination.lease_holder == str(transfer_id),
-            ),
-        )
-        .values(lease_holder=str(transfer_id), lease_expires_at=now + lease),
+        _TAKE_LEASE,
+        {
+            "b_destination": transfer.destination_id,
+            "b_holder": str(transfer_id),
+            "b_now": now,
+            "b_expires": now + lease,
+        },
     )
     if taken != 1:
         raise Transient(
             f"destination {transfer.destination_id} is busy with another transfer; retrying later"
         )
-    started = affected(
-        session,
-        update(Transfer)
-        .where(Transfer.id == transfer_id, Transfer.status == TransferStatus.PENDING.value)
-        .values(
-            status=TransferStatus.RUNNING.value, started_at=now, heartbeat_at=now, worker=worker
-        ),
+    started = _changed(
+        session, _START, {"b_transfer": transfer_id, "b_now": now, "b_worker": worker}
     )
     if started != 1:
         session.rollback()
@@ -101,14 +145,10 @@ def release(sessions: sessionmaker[Session], held: Claim) -> None:
 
 def release_in(session: Session, held: Claim) -> None:
     """Give the destination's lease back (within the caller's transaction)."""
-    affected(
+    _changed(
         session,
-        update(Destination)
-        .where(
-            Destination.id == held.destination_id,
-            Destination.lease_holder == str(held.transfer_id),
-        )
-        .values(lease_holder=None, lease_expires_at=None),
+        _RELEASE,
+        {"b_destination": held.destination_id, "b_holder": str(held.transfer_id)},
     )
 
 

@@ -3,31 +3,32 @@ objects, so no database session is held open while rows are copied."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
 
 from ferry.connectors import registry
-from ferry.connectors.base import (
-    ConnectorContext,
-    DestinationConnector,
-    SourceConnector,
-)
+from ferry.connectors.base import DestinationConnector, SourceConnector
 from ferry.connectors.config import VendorConfig
+from ferry.db.base import table
 from ferry.db.models import (
     DataModel,
     Destination,
+    Recipient,
     RecipientSourceCredential,
     Source,
     Transfer,
+    Watermark,
 )
 from ferry.errors import ConnectorError
 from ferry.modelconfig import ModelConfig
 from ferry.scope import Scope
-from ferry.services import destinations, models, sources, ssh_keys
+from ferry.services import destinations, models, ssh_keys, vendors
 from ferry.services.secrets import unseal
 from ferry.transfer import watermarks
 
@@ -67,14 +68,81 @@ def _epoch(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
+_TRANSFER = table(Transfer)
+_DESTINATION = table(Destination)
+_RECIPIENT = table(Recipient)
+_MODEL = table(DataModel)
+_SOURCE = table(Source)
+_CREDENTIAL = table(RecipientSourceCredential)
+_WATERMARK = table(Watermark)
+
+# Prebuilt statements: building and keying a statement costs several times what running it
+# does, and a worker plans thousands of short transfers.
+_TRANSFER_ROW = select(
+    _TRANSFER.c.id,
+    _TRANSFER.c.destination_id,
+    _TRANSFER.c.environment_id,
+    _TRANSFER.c.models,
+    _TRANSFER.c.is_full_refresh,
+    _TRANSFER.c.is_debug_mode,
+    _TRANSFER.c.start_transfer_window_at,
+    _TRANSFER.c.end_transfer_window_at,
+).where(_TRANSFER.c.id == bindparam("transfer_id"))
+_DESTINATION_ROW = (
+    select(
+        _DESTINATION.c.id,
+        _DESTINATION.c.environment_id,
+        _DESTINATION.c.vendor,
+        _DESTINATION.c.config,
+        _DESTINATION.c.sealed_secrets,
+        _DESTINATION.c.products,
+        _DESTINATION.c.enabled_models,
+        _RECIPIENT.c.id.label("recipient_id"),
+        _RECIPIENT.c.id_in_provider_system,
+        _RECIPIENT.c.products.label("recipient_products"),
+        _RECIPIENT.c.default_full_refresh_min_start_time_epoch,
+    )
+    .join_from(_DESTINATION, _RECIPIENT, _DESTINATION.c.recipient_id == _RECIPIENT.c.id)
+    .where(_DESTINATION.c.id == bindparam("destination_id"))
+)
+_MODEL_ROWS = select(
+    _MODEL.c.id, _MODEL.c.revision_id, _MODEL.c.model_name, _MODEL.c.config, _MODEL.c.source_id
+).where(
+    _MODEL.c.environment_id == bindparam("environment_id"),
+    _MODEL.c.model_name.in_(bindparam("names", expanding=True)),
+)
+# A source with the recipient's own login on it, if it has one.
+_SOURCE_ROW = (
+    select(
+        _SOURCE.c.id,
+        _SOURCE.c.vendor,
+        _SOURCE.c.config,
+        _SOURCE.c.sealed_secrets,
+        _CREDENTIAL.c.username.label("login"),
+        _CREDENTIAL.c.sealed_secrets.label("login_secrets"),
+    )
+    .select_from(
+        _SOURCE.outerjoin(
+            _CREDENTIAL,
+            and_(
+                _CREDENTIAL.c.source_id == _SOURCE.c.id,
+                _CREDENTIAL.c.recipient_id == bindparam("recipient_id"),
+            ),
+        )
+    )
+    .where(_SOURCE.c.id == bindparam("source_id"))
+)
+_WATERMARKS = select(_WATERMARK.c.model_name, _WATERMARK.c.value).where(
+    _WATERMARK.c.destination_id == bindparam("destination_id"),
+    _WATERMARK.c.model_name.in_(bindparam("names", expanding=True)),
+)
+
+
 def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
-    transfer = session.get_one(Transfer, transfer_id)
-    destination = session.scalars(
-        select(Destination)
-        .where(Destination.id == transfer.destination_id)
-        .options(selectinload(Destination.recipient))
+    transfer = session.execute(_TRANSFER_ROW, {"transfer_id": transfer_id}).one()
+    destination = session.execute(
+        _DESTINATION_ROW, {"destination_id": transfer.destination_id}
     ).one()
-    recipient = destination.recipient
     scope = Scope(
         organization_id=uuid.UUID(int=0),
         environment_id=transfer.environment_id,
@@ -82,18 +150,38 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
         actor_type="worker",
         actor_id=None,
     )
-    destination_connector = registry.destination_class(destination.vendor)(
-        destinations.config_of(session, destination), context=_context(session, destination)
+    destination_class = registry.destination_class(destination.vendor)
+    destination_connector = destination_class(
+        vendors.revealed(
+            session, destination.config, destination.sealed_secrets, destination_class
+        ),
+        context=ssh_keys.context_for(
+            session, environment_id=destination.environment_id, config=destination.config
+        ),
     )
-    wanted = transfer.models or destinations.effective_models(
-        session, scope=scope, destination=destination
+    wanted: list[str] = transfer.models or destinations.received_models(
+        session,
+        scope=scope,
+        product_names=(
+            destination.products
+            if destination.products is not None
+            else destination.recipient_products
+        ),
+        enabled_models=destination.enabled_models,
     )
-    rows = session.scalars(
-        select(DataModel).where(
-            DataModel.environment_id == transfer.environment_id, DataModel.model_name.in_(wanted)
+    by_name = {
+        row.model_name: row
+        for row in session.execute(
+            _MODEL_ROWS, {"environment_id": transfer.environment_id, "names": wanted}
         )
-    ).all()
-    by_name = {m.model_name: m for m in rows}
+    }
+    marks: dict[str, str] = {}
+    if by_name and not transfer.is_full_refresh:
+        found = session.execute(
+            _WATERMARKS, {"destination_id": destination.id, "names": list(by_name)}
+        )
+        marks = {row.model_name: row.value for row in found}
+    connectors: dict[uuid.UUID | None, tuple[uuid.UUID, SourceConnector] | ConnectorError] = {}
     plans: list[ModelPlan] = []
     unrunnable: list[tuple[str, uuid.UUID | None, ConnectorError]] = []
     for name in wanted:
@@ -112,63 +200,97 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
                 )
             )
             continue
-        config = models.config_of(row)
-        try:
-            source = _source_for(session, scope, row, config, recipient.id)
-        except ConnectorError as exc:
-            unrunnable.append((name, row.id, exc))
+        config = _model_config(row.model_name, row.config)
+        # Models reading the same stored source share its connector.
+        source = connectors.get(row.source_id) if row.source_id is not None else None
+        if source is None:
+            try:
+                source = _source_for(
+                    session, scope, row.model_name, row.source_id, config, destination.recipient_id
+                )
+            except ConnectorError as exc:
+                source = exc
+            if row.source_id is not None:
+                connectors[row.source_id] = source
+        if isinstance(source, ConnectorError):
+            unrunnable.append((name, row.id, source))
             continue
-        watermark = (
-            None
-            if transfer.is_full_refresh
-            else watermarks.get(session, destination_id=destination.id, model_name=name)
+        plans.append(
+            ModelPlan(
+                row.id,
+                row.revision_id,
+                config,
+                source[0],
+                source[1],
+                watermarks.parse(marks.get(name)),
+            )
         )
-        plans.append(ModelPlan(row.id, row.revision_id, config, source[0], source[1], watermark))
     return TransferPlan(
         transfer_id=transfer.id,
         destination_id=destination.id,
-        tenant=recipient.id_in_provider_system,
+        tenant=destination.id_in_provider_system,
         destination=destination_connector,
         is_full_refresh=transfer.is_full_refresh,
         is_debug_mode=transfer.is_debug_mode,
         window_start=transfer.start_transfer_window_at,
         window_end=transfer.end_transfer_window_at,
-        backfill_floor=_epoch(recipient.default_full_refresh_min_start_time_epoch),
+        backfill_floor=_epoch(destination.default_full_refresh_min_start_time_epoch),
         models=plans,
         unrunnable=unrunnable,
     )
 
 
+# Parsed model configs by content: validating one costs more than planning the rest.
+_MODEL_CONFIGS: dict[tuple[str, str], ModelConfig] = {}
+_MODEL_CONFIGS_MAX = 512
+
+
+def _model_config(name: str, stored: dict[str, Any]) -> ModelConfig:
+    key = (name, json.dumps(stored, sort_keys=True, default=str))
+    found = _MODEL_CONFIGS.get(key)
+    if found is None:
+        found = models.config_from(name, stored)
+        if len(_MODEL_CONFIGS) >= _MODEL_CONFIGS_MAX:
+            _MODEL_CONFIGS.clear()
+        _MODEL_CONFIGS[key] = found
+    return found
+
+
 def _source_for(
-    session: Session, scope: Scope, row: DataModel, config: ModelConfig, recipient_id: uuid.UUID
+    session: Session,
+    scope: Scope,
+    model_name: str,
+    source_id: uuid.UUID | None,
+    config: ModelConfig,
+    recipient_id: uuid.UUID,
 ) -> tuple[uuid.UUID, SourceConnector]:
-    source = session.get(Source, row.source_id) if row.source_id else None
-    if source is None:
-        source = models.resolve_source(session, scope=scope, config=config)
-    if source is None:
+    def load(ident: uuid.UUID) -> Any:
+        return session.execute(
+            _SOURCE_ROW, {"source_id": ident, "recipient_id": recipient_id}
+        ).one_or_none()
+
+    row = load(source_id) if source_id is not None else None
+    if row is None:
+        resolved = models.resolve_source(session, scope=scope, config=config)
+        row = load(resolved.id) if resolved is not None else None
+    if row is None:
         raise ConnectorError(
-            f"model {row.model_name!r} has no source: create one first",
+            f"model {model_name!r} has no source: create one first",
             error_code="PRQL-SOURCE",
             title="No source",
             blame="first_party",
         )
-    connector_class = registry.source_class(source.vendor)
-    config_values = sources.config_of(session, source)
-    credential = session.scalar(
-        select(RecipientSourceCredential).where(
-            RecipientSourceCredential.recipient_id == recipient_id,
-            RecipientSourceCredential.source_id == source.id,
-        )
-    )
-    if credential is not None:
+    connector_class = registry.source_class(row.vendor)
+    config_values = vendors.revealed(session, row.config, row.sealed_secrets, connector_class)
+    if row.login is not None:
         # The recipient's own login on the source: its rows are read with it.
         config_values = _with_login(
             connector_class.config_model,
             config_values,
-            credential.username,
-            unseal(session, credential.sealed_secrets).get("password"),
+            row.login,
+            unseal(session, row.login_secrets).get("password"),
         )
-    return source.id, connector_class(config_values)
+    return row.id, connector_class(config_values)
 
 
 def _with_login(
@@ -177,10 +299,3 @@ def _with_login(
     values = config.reveal()
     values["password_auth"] = {"username": username, "password": password or ""}
     return model.model_validate(values)
-
-
-def _context(session: Session, destination: Destination) -> ConnectorContext:
-    """Private keys of the Ferry-made key pairs this destination's config names."""
-    return ssh_keys.context_for(
-        session, environment_id=destination.environment_id, config=destination.config
-    )

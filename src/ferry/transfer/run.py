@@ -19,8 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import structlog
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ClauseElement
 
 from ferry import logging as logs
 from ferry.connectors.base import (
@@ -33,7 +34,7 @@ from ferry.connectors.base import (
     WriteResult,
 )
 from ferry.connectors.types import TableSpec, conform
-from ferry.db.base import utcnow
+from ferry.db.base import table, utcnow
 from ferry.db.engine import affected, session_scope
 from ferry.db.models import Destination, Transfer, TransferStatus
 from ferry.errors import ConnectorError, FerryError, Transient
@@ -125,10 +126,7 @@ class Progress:
         }
         with session_scope(self.sessions) as session:
             # One UPDATE, without loading the row (its log and metrics) first.
-            affected(
-                session,
-                update(Transfer).where(Transfer.id == self.transfer_id).values(**values, **extra),
-            )
+            _update_transfer(session, self.transfer_id, {**values, **extra})
             for write in kept:
                 write(session)
             if also is not None:
@@ -201,14 +199,38 @@ class _RetryLater(Exception):
         self.reason = reason
 
 
+_TRANSFER = table(Transfer)
+_DESTINATION = table(Destination)
+# Prebuilt: the columns set are the keys of the values passed (see _update_transfer).
+_TRANSFER_UPDATE = update(_TRANSFER).where(_TRANSFER.c.id == bindparam("b_transfer"))
+_DESTINATION_UPDATE = update(_DESTINATION).where(_DESTINATION.c.id == bindparam("b_destination"))
+
+
+def _update_transfer(session: Session, transfer_id: uuid.UUID, values: dict[str, Any]) -> None:
+    if any(isinstance(v, ClauseElement) for v in values.values()):
+        # An expression (attempt + 1) cannot travel as a parameter.
+        affected(session, update(Transfer).where(Transfer.id == transfer_id).values(**values))
+    else:
+        session.execute(_TRANSFER_UPDATE, {**values, "b_transfer": transfer_id})
+
+
 def _snapshot(session: Session, plan: TransferPlan) -> None:
     """Record which sources and model revisions the transfer runs with."""
-    transfer = session.get_one(Transfer, plan.transfer_id)
-    transfer.source_ids = sorted({str(m.source_id) for m in plan.models})
-    transfer.models_snapshot = [
-        {"model_id": str(m.model_id), "model_name": m.name, "revision_id": str(m.revision_id)}
-        for m in plan.models
-    ]
+    _update_transfer(
+        session,
+        plan.transfer_id,
+        {
+            "source_ids": sorted({str(m.source_id) for m in plan.models}),
+            "models_snapshot": [
+                {
+                    "model_id": str(m.model_id),
+                    "model_name": m.name,
+                    "revision_id": str(m.revision_id),
+                }
+                for m in plan.models
+            ],
+        },
+    )
 
 
 def _run_models(
@@ -607,10 +629,7 @@ def _finish(
         if status is TransferStatus.SUCCESS:
             summary["last_successful_transfer_ended_at"] = ended
         if summary:
-            affected(
-                session,
-                update(Destination).where(Destination.id == held.destination_id).values(**summary),
-            )
+            session.execute(_DESTINATION_UPDATE, {**summary, "b_destination": held.destination_id})
         lease.release_in(session, held)
         webhook_delivery.on_transfer_end(
             session,

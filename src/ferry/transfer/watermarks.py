@@ -17,9 +17,14 @@ NAIVE_TYPES = frozenset({"timestamp without time zone", "timestamp", "datetime"}
 def get(session: Session, *, destination_id: uuid.UUID, model_name: str) -> datetime | None:
     """The watermark as an aware UTC datetime (naive source values are UTC)."""
     row = session.get(Watermark, (destination_id, model_name))
-    if row is None:
+    return parse(row.value if row is not None else None)
+
+
+def parse(stored: str | None) -> datetime | None:
+    """A stored watermark as an aware UTC datetime (naive source values are UTC)."""
+    if stored is None:
         return None
-    value = datetime.fromisoformat(row.value)
+    value = datetime.fromisoformat(stored)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
