@@ -72,12 +72,28 @@ def _conninfo_value(value: object) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# conninfo() of recent configs, by identity: configs are shared and never changed in place,
+# and a transfer connects several times.
+_CONNINFO: dict[int, tuple[VendorConfig, str]] = {}
+
+
 def conninfo(config: VendorConfig, database: str | None = None) -> str:
     """A libpq keyword/value connection string.
 
     Not a URI: libpq repeats a URI it cannot parse in its error message, password included,
     while keyword/value strings are quoted field by field and never echoed.
     """
+    if database is not None:
+        return _conninfo(config, database)
+    found = _CONNINFO.get(id(config))
+    if found is None or found[0] is not config:
+        if len(_CONNINFO) >= 512:
+            _CONNINFO.clear()
+        found = _CONNINFO[id(config)] = (config, _conninfo(config, None))
+    return found[1]
+
+
+def _conninfo(config: VendorConfig, database: str | None) -> str:
     values = config.reveal()
     auth = values.get("password_auth") or {}
     options = {
@@ -95,6 +111,22 @@ def conninfo(config: VendorConfig, database: str | None = None) -> str:
 
 
 POOL = Pool()
+
+
+def rows(cursor: Any, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a small result, through the plain query protocol: ADBC's default COPY path
+    pays a describe round trip and COPY framing that only large results earn back."""
+    statement = cursor.adbc_statement
+    statement.set_options(**{_USE_COPY: "false"})
+    try:
+        cursor.execute(sql)
+        table = cursor.fetch_arrow_table()
+    finally:
+        statement.set_options(**{_USE_COPY: "true"})
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
+_USE_COPY = "adbc.postgresql.use_copy"
 
 
 def run(cursor: Any, sql: str) -> int:
@@ -175,7 +207,7 @@ def connect(config: VendorConfig) -> Iterator[tuple[Any, Any]]:
     Connections come from, and return to, a per-process pool keyed by the full connection
     string; one that saw any error is closed instead.
     """
-    if config.reveal().get("use_ssh_tunnel"):
+    if getattr(config, "use_ssh_tunnel", False):
         raise ConnectorError(
             "SSH tunnels are not available in this build; connect directly or "
             "through a network path Ferry can reach",

@@ -265,6 +265,11 @@ class SqlDestination(SqlDialect, DestinationConnector):
         """``existing_columns`` of several tables (vendors may answer in one round trip)."""
         return {name: self.existing_columns(cursor, name) for name in names}
 
+    def table_ready(self, cursor: Cursor, table: TableSpec) -> bool:  # noqa: ARG002
+        """Whether the table holds every model column and ``_transfer_status`` exists beside
+        it, when a vendor can tell more cheaply than ``existing_tables`` (False: ask that)."""
+        return False
+
     def run(self, cursor: Cursor, sql: str) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         cursor.execute(sql)
@@ -401,7 +406,15 @@ class SqlDestination(SqlDialect, DestinationConnector):
         expect_table: bool = False,
     ) -> WriteResult:
         with self.connect() as (connection, cursor):
-            existing = self.existing_tables(cursor, [table.name, STATUS_TABLE])
+            if mode is WriteMode.UPSERT and self.table_ready(cursor, table):
+                # The usual run: everything in place, nothing to create or add.
+                present = {c.name: "" for c in table.columns}
+                existing: dict[str, dict[str, str] | None] = {
+                    table.name: present,
+                    STATUS_TABLE: {"data_model_name": "", "transfer_last_updated_at": ""},
+                }
+            else:
+                existing = self.existing_tables(cursor, [table.name, STATUS_TABLE])
             if expect_table and mode is WriteMode.UPSERT and existing[table.name] is None:
                 raise TableMissing(table.name)
             if existing[STATUS_TABLE] is None:

@@ -1,12 +1,13 @@
 """PostgreSQL and Aurora PostgreSQL destinations.
 
-Rows are bulk-loaded with binary COPY (ADBC ingest) into a temporary staging table, then merged
-into the typed table with ``INSERT … ON CONFLICT`` in the same transaction as the
-``_transfer_status`` row: readers see all of a model's changes or none. A table the load itself
-creates (the first load, a full refresh's new table) takes the rows straight from COPY, with no
-staging and no merge; if the source repeats a primary key there, the transaction is rolled back
-and the model is loaded again through staging, which keeps the newest row of each key. DDL is transactional
-here, so a full refresh builds the new table and swaps it in inside that same transaction.
+Rows are bulk-loaded with binary COPY (ADBC ingest) into a temporary staging table (one per
+connection and row shape, emptied at every commit), then merged into the typed table with
+``INSERT … ON CONFLICT`` in the same transaction as the ``_transfer_status`` row: readers see
+all of a model's changes or none. A table the load itself creates (the first load, a full
+refresh's new table) takes the rows straight from COPY, with no staging and no merge; if the
+source repeats a primary key there, the transaction is rolled back and the model is loaded
+again through staging, which keeps the newest row of each key. DDL is transactional here, so a
+full refresh builds the new table and swaps it in inside that same transaction.
 
 Type mapping: string → text, bytes → bytea, boolean → boolean, integer → integer,
 bigint → bigint, decimal → numeric(p, s) when the source declares a precision, else numeric
@@ -16,6 +17,8 @@ json → jsonb.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -66,6 +69,11 @@ class PostgresFamilyDestination(SqlDestination):
     )
 
     def schema_name(self) -> str:
+        return self._schema
+
+    @functools.cached_property
+    def _schema(self) -> str:
+        # Every statement names the schema; the config does not change under a connector.
         return str(self.config.public_view()["schema"])
 
     def connect(self) -> AbstractContextManager[tuple[Any, Any]]:
@@ -94,20 +102,41 @@ class PostgresFamilyDestination(SqlDestination):
     ) -> dict[str, dict[str, str] | None]:
         # pg_catalog, not information_schema: the views cost milliseconds per lookup.
         wanted = ", ".join(self.literal(n) for n in names)
-        cursor.execute(
-            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+        listed = postgres.rows(
+            cursor,
+            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod) "
             "FROM pg_catalog.pg_class c "
-            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-            f"WHERE n.nspname = {self.literal(self.schema_name())} AND c.relname IN ({wanted}) "
-            "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
+            f"WHERE c.relnamespace = to_regnamespace({self.literal(self.quote(self.schema_name()))}) "
+            f"AND c.relname IN ({wanted}) "
+            "AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
         )
         found: dict[str, dict[str, str] | None] = dict.fromkeys(names)
-        for table, column, kind in cursor.fetchall():
+        for table, column, kind in listed:
             columns = found.get(table) or {}
             columns[str(column)] = str(kind)
             found[str(table)] = columns
         return found
+
+    def table_ready(self, cursor: Cursor, table: TableSpec) -> bool:
+        # One round trip answered by its row count (1: ready), no result set to decode. The
+        # tables are looked up by name (to_regclass): a join on the schema name would visit
+        # every schema's table of that name, and a server holds one schema per recipient.
+        names = ", ".join(self.literal(c.name) for c in table.columns)
+        target = self.literal(self.table_name(table.name))
+        status = self.literal(self.table_name(STATUS_TABLE))
+        return (
+            self.run(
+                cursor,
+                "SELECT 1 FROM pg_catalog.pg_class c "
+                f"WHERE c.oid = to_regclass({target}) AND c.relkind IN ('r', 'p') "
+                "AND (SELECT count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+                f"AND a.attnum > 0 AND NOT a.attisdropped AND a.attname IN ({names})) "
+                f"= {len(table.columns)} AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s "
+                f"WHERE s.oid = to_regclass({status}) AND s.relkind IN ('r', 'p'))",
+            )
+            == 1
+        )
 
     def run(self, cursor: Cursor, sql: str) -> int:
         return postgres.run(cursor, sql)
@@ -126,13 +155,27 @@ class PostgresFamilyDestination(SqlDestination):
                     f"{self.quote(column.name)} IS {self.literal(column.description)}",
                 )
 
+    def staging_name(self, table: TableSpec, context: WriteContext) -> str:  # noqa: ARG002
+        # One staging table per connection and row shape, emptied at every commit and
+        # reused: no catalog rows created and deleted on every load.
+        shape = ",".join(f"{c.name}:{_STAGING_TYPES[c.arrow_type]}" for c in table.columns)
+        return f"_ferry_stage_{hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()}"
+
     def stage(
         self, cursor: Any, table: TableSpec, batches: Iterator[pa.RecordBatch], staging: str
     ) -> tuple[int, int]:
+        columns = ", ".join(
+            f"{self.quote(c.name)} {_STAGING_TYPES[c.arrow_type]}" for c in table.columns
+        )
+        self.run(
+            cursor,
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.quote(staging)} ({columns}) "
+            "ON COMMIT DELETE ROWS",
+        )
         feed = Feed(batches)
         reader = pa.RecordBatchReader.from_batches(table.arrow_schema(), iter(feed))
         try:
-            rows = cursor.adbc_ingest(staging, reader, mode="create", temporary=True)
+            rows = cursor.adbc_ingest(staging, reader, mode="append", temporary=True)
         except adbc_driver_manager.Error:
             feed.reraise()
             raise
@@ -168,14 +211,11 @@ class PostgresFamilyDestination(SqlDestination):
                 )
         else:
             action = "DO NOTHING"
-        changed = self.run(
+        return self.run(
             cursor,
             f"INSERT INTO {self.table_name(table.name)} AS target ({columns}) "
             f"{self._deduplicated(table, staging)} ON CONFLICT ({keys}) {action}",
         )
-        # Pooled sessions outlive the transaction: temporary tables must not pile up.
-        self.run(cursor, f"DROP TABLE {self.quote(staging)}")
-        return changed
 
     def can_load_direct(self, table: TableSpec) -> bool:
         # Binary COPY carries every transport type as the column's own type once decimal text
@@ -233,7 +273,6 @@ class PostgresFamilyDestination(SqlDestination):
             cursor,
             f"INSERT INTO {self.table_name(fresh)} ({columns}) {self._deduplicated(table, staging)}",
         )
-        self.run(cursor, f"DROP TABLE {self.quote(staging)}")
         self._swap(cursor, table, fresh, constraint)
         return rows
 
@@ -257,6 +296,19 @@ class PostgresFamilyDestination(SqlDestination):
             "ON CONFLICT (data_model_name) DO UPDATE "
             "SET transfer_last_updated_at = EXCLUDED.transfer_last_updated_at",
         )
+
+
+# The staging table holds rows in their transport types (types.py); the merge casts them.
+_STAGING_TYPES = {
+    pa.string(): "text",
+    pa.binary(): "bytea",
+    pa.bool_(): "boolean",
+    pa.int32(): "integer",
+    pa.int64(): "bigint",
+    pa.float64(): "double precision",
+    pa.date32(): "date",
+    pa.timestamp("us", tz="UTC"): "timestamp with time zone",
+}
 
 
 def _direct_type(column: ColumnSpec) -> pa.DataType:
