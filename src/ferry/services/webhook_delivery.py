@@ -107,7 +107,7 @@ POLICY = Policy()
 
 # Prebuilt: every transfer's end asks it.
 _ENABLED_HOOKS = (
-    select(Webhook)
+    select(Webhook.id, Webhook.events, Webhook.api_version)
     .where(Webhook.environment_id == bindparam("b_environment"), Webhook.is_enabled.is_(True))
     .order_by(Webhook.created_at, Webhook.id)
 )
@@ -123,7 +123,7 @@ def emit(
     """A pending delivery of the event for each enabled webhook of the environment that
     subscribes to it; each is sent by a job once the session commits. ``data`` may be a
     function, called only when some webhook subscribes."""
-    hooks = session.scalars(_ENABLED_HOOKS, {"b_environment": environment_id}).all()
+    hooks = session.execute(_ENABLED_HOOKS, {"b_environment": environment_id}).all()
     subscribed = [hook for hook in hooks if event_type in hook.events]
     if not subscribed:
         return []

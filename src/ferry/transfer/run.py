@@ -8,6 +8,7 @@ the others (the transfer ends PARTIAL_FAILURE). Never imports Celery or FastAPI.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 import uuid
@@ -83,12 +84,17 @@ class Progress:
     # Metadata writes that ride with the next flush (see ``keep``).
     _kept: list[Callable[[Session], None]] = field(default_factory=list)
 
+    @functools.cached_property
+    def _log(self) -> Any:
+        # Bound once per transfer: the module's lazy logger binds anew on every call.
+        return log.bind(transfer_id=str(self.transfer_id))
+
     def say(self, message: str, *, debug: bool = False) -> None:
         if debug and not self.debug:
             return
         stamp = utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
         self.lines.append(f"{stamp} {message}")
-        log.info("transfer_log", transfer_id=str(self.transfer_id), message=message)
+        self._log.info("transfer_log", message=message)
 
     def model(self, name: str, **values: Any) -> None:
         self.metrics.setdefault(name, {"model_name": name}).update(values)

@@ -6,12 +6,37 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from ferry.db.base import table
 from ferry.db.models import Watermark
 
 NAIVE_TYPES = frozenset({"timestamp without time zone", "timestamp", "datetime"})
+
+_WATERMARK = table(Watermark)
+# Prebuilt (every transfer moves one or more).
+_MOVE = (
+    update(_WATERMARK)
+    .where(
+        _WATERMARK.c.destination_id == bindparam("b_destination"),
+        _WATERMARK.c.model_name == bindparam("b_model"),
+    )
+    .values(
+        value=bindparam("b_value"),
+        source_type=bindparam("b_source_type"),
+        transfer_id=bindparam("b_transfer_id"),
+    )
+)
+_FIRST = insert(_WATERMARK).values(
+    destination_id=bindparam("b_destination"),
+    model_name=bindparam("b_model"),
+    value=bindparam("b_value"),
+    source_type=bindparam("b_source_type"),
+    transfer_id=bindparam("b_transfer_id"),
+)
 
 
 def get(session: Session, *, destination_id: uuid.UUID, model_name: str) -> datetime | None:
@@ -42,20 +67,17 @@ def put(
     utc = value.astimezone(UTC)
     naive = source_type.lower() in NAIVE_TYPES
     text = (utc.replace(tzinfo=None) if naive else utc).isoformat(timespec="microseconds")
-    row = session.get(Watermark, (destination_id, model_name))
-    if row is None:
-        session.add(
-            Watermark(
-                destination_id=destination_id,
-                model_name=model_name,
-                value=text,
-                source_type=source_type,
-                transfer_id=transfer_id,
-            )
-        )
-    else:
-        row.value, row.source_type, row.transfer_id = text, source_type, transfer_id
-    session.flush()
+    values = {
+        "b_destination": destination_id,
+        "b_model": model_name,
+        "b_value": text,
+        "b_source_type": source_type,
+        "b_transfer_id": transfer_id,
+    }
+    # One transfer per destination at a time (its lease): no other writer races this pair.
+    moved = cast(CursorResult[Any], session.execute(_MOVE, values))
+    if moved.rowcount == 0:
+        session.execute(_FIRST, values)
 
 
 def clear(session: Session, *, destination_id: uuid.UUID, model_name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -33,8 +34,14 @@ class PostgresFamilySource(SqlSource):
 
     def table_parts(self, model: ModelConfig) -> list[str]:
         parts = model.source_table.split(".")
-        schema = self.config.public_view().get("schema")
+        schema = self._schema
         return [schema, *parts] if len(parts) == 1 and schema else parts
+
+    @functools.cached_property
+    def _schema(self) -> str | None:
+        # Asked on every read; the config does not change under a connector.
+        schema = self.config.public_view().get("schema")
+        return str(schema) if schema else None
 
     def check(self) -> None:
         with postgres.connect(self.config) as (_, cursor):
