@@ -333,7 +333,7 @@ def test_postgres_keeps_one_staging_table_per_connection_and_empties_it(tmp_path
         write(case, EDGE, [])
         write(case, EDGE, [], tag="b")
         # The pool hands back the connection the loads used (the most recently returned).
-        with postgres.connect(case.connector.config) as (_, cursor):
+        with case.connector.connect() as (_, cursor):
             staged = postgres.rows(
                 cursor,
                 "SELECT relname::text FROM pg_class "
@@ -364,7 +364,9 @@ def test_postgres_takes_its_one_query_shortcut_only_when_everything_is_in_place(
         assert not ready()
         write(case, TABLE, orders(range(1, 6)))
         assert ready()
-        wider = replace(TABLE, columns=(*TABLE.columns, ColumnSpec("note", "note", DataType.STRING)))
+        wider = replace(
+            TABLE, columns=(*TABLE.columns, ColumnSpec("note", "note", DataType.STRING))
+        )
         assert not ready(wider), "a new model column is still to be added"
         write(case, wider, orders(range(1, 6)), tag="b")
         assert ready(wider)
@@ -377,3 +379,19 @@ def test_postgres_takes_its_one_query_shortcut_only_when_everything_is_in_place(
         write(case, wider, orders(range(1, 6)), tag="d")
         assert case.status() == {"orders": T0}
         assert ready(wider)
+
+
+def test_postgres_connections_share_one_driver_database_with_builtin_types(
+    tmp_path: Path,
+) -> None:
+    with (
+        CASES["postgres"](tmp_path) as case,
+        case.connector.connect() as (first, _),
+        case.connector.connect() as (second, _),
+    ):
+        assert first is not second
+        # The driver's type table is built once, not per connection, and a destination
+        # never reads the server's whole catalog for it.
+        assert first.adbc_database is second.adbc_database
+        mode = first.adbc_database.get_option("adbc.postgresql.type_resolver_mode")
+        assert mode == "builtin"

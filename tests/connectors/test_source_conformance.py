@@ -200,3 +200,19 @@ def test_the_horizon_never_passes_a_transaction_still_open(case: SourceCase) -> 
     if held is None:
         pytest.skip(f"{case.vendor} cannot see other sessions' transactions")
     assert held <= opened_by
+
+
+def test_postgres_reads_enums_and_domains_as_their_values(tmp_path: Path) -> None:
+    with CASES["postgres"](tmp_path) as case:
+        case.execute("CREATE TYPE mood AS ENUM ('calm', 'ünïcode ☃')")
+        case.execute("CREATE DOMAIN label AS text CHECK (VALUE <> '')")
+        case.execute("ALTER TABLE orders ADD COLUMN feeling mood, ADD COLUMN tag label")
+        case.execute("UPDATE orders SET feeling = 'ünïcode ☃', tag = 'kept' WHERE id = 1")
+        columns = [
+            *model().columns,
+            {"name_in_source": "feeling", "name_in_destination": "feeling", "data_type": "text"},
+            {"name_in_source": "tag", "name_in_destination": "tag", "data_type": "text"},
+        ]
+        config = model(columns=[c.model_dump() for c in columns[:4]] + columns[4:])
+        row = next(r for r in read(case, "acme", config=config) if r["order_id"] == 1)
+        assert (row["feeling"], row["tag"]) == ("ünïcode ☃", "kept")

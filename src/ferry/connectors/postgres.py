@@ -164,9 +164,54 @@ class TimedCache:
             self._values[key] = (time.monotonic(), value)
 
 
+class _Databases:
+    """The ADBC database object each pooled connection string's connections share.
+
+    The driver keeps its table of server types on the database object, and opening one costs
+    a connection of its own. In "server" mode it reads every type and every column of every
+    table on the server: for a database with a thousand schemas, a third of a second and some
+    10 MiB per database object. Connections to the same place share one (``adbc_clone``); once
+    the last of them is closed, the next connection builds it afresh.
+    """
+
+    def __init__(self) -> None:
+        self._live: dict[str, set[Any]] = {}
+        self._keys: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def open(self, key: str, info: str, types: str) -> Any:
+        with self._lock:
+            # A sibling is cloned under the lock, so none is closed meanwhile (see close).
+            for sibling in self._live.get(key, ()):
+                with suppress(adbc_driver_manager.Error):
+                    connection = sibling.adbc_clone()
+                    break
+            else:
+                connection = None
+        if connection is None:
+            connection = adbc_pg.connect(info, db_kwargs={_TYPE_RESOLVER: types})
+        with self._lock:
+            self._live.setdefault(key, set()).add(connection)
+            self._keys[id(connection)] = key
+        return connection
+
+    def close(self, connection: Any) -> None:
+        with self._lock:
+            key = self._keys.pop(id(connection), None)
+            siblings = self._live.get(key, set()) if key is not None else set()
+            siblings.discard(connection)
+            if key is not None and not siblings:
+                self._live.pop(key, None)
+        with suppress(adbc_driver_manager.Error):
+            connection.close()
+
+
+_TYPE_RESOLVER = "adbc.postgresql.type_resolver_mode"
+_DATABASES = _Databases()
+
+
 def _close(connection: Any) -> None:
-    with suppress(adbc_driver_manager.Error):
-        connection.close()
+    _DATABASES.close(connection)
 
 
 def _alive(connection: Any) -> bool:
@@ -181,9 +226,9 @@ def _alive(connection: Any) -> bool:
     return True
 
 
-def _open(config: VendorConfig, key: str) -> Any:
+def _open(config: VendorConfig, key: str, info: str, types: str) -> Any:
     try:
-        connection = adbc_pg.connect(key)
+        connection = _DATABASES.open(key, info, types)
     except adbc_driver_manager.Error as exc:
         raise classify(exc, config) from None
     try:
@@ -201,11 +246,14 @@ def _open(config: VendorConfig, key: str) -> Any:
 
 
 @contextmanager
-def connect(config: VendorConfig) -> Iterator[tuple[Any, Any]]:
+def connect(config: VendorConfig, *, types: str = "server") -> Iterator[tuple[Any, Any]]:
     """(connection, cursor) with a transaction begun; rolled back unless committed.
 
     Connections come from, and return to, a per-process pool keyed by the full connection
-    string; one that saw any error is closed instead.
+    string; one that saw any error is closed instead. ``types`` is how the driver learns the
+    server's types: "server" reads them all (enums, composites and domains of a source read
+    as what they are), "builtin" knows PostgreSQL's own types only, which is all a destination
+    writes and asks for, whatever the number of tables on the server.
     """
     if getattr(config, "use_ssh_tunnel", False):
         raise ConnectorError(
@@ -215,8 +263,9 @@ def connect(config: VendorConfig) -> Iterator[tuple[Any, Any]]:
             title="SSH tunnel not available",
             blame="host",
         )
-    key = conninfo(config)
-    connection = POOL.take(key, _alive, _close) or _open(config, key)
+    info = conninfo(config)
+    key = f"{types}:{info}"
+    connection = POOL.take(key, _alive, _close) or _open(config, key, info, types)
     cursor = connection.cursor()
     clean = False
     try:

@@ -77,7 +77,8 @@ class PostgresFamilyDestination(SqlDestination):
         return str(self.config.public_view()["schema"])
 
     def connect(self) -> AbstractContextManager[tuple[Any, Any]]:
-        return postgres.connect(self.config)
+        # Only PostgreSQL's own types are written or asked for.
+        return postgres.connect(self.config, types="builtin")
 
     def column_type(self, column: ColumnSpec) -> str:
         if column.data_type is DataType.DECIMAL:
