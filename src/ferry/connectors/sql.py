@@ -406,7 +406,8 @@ class SqlDestination(SqlDialect, DestinationConnector):
         expect_table: bool = False,
     ) -> WriteResult:
         with self.connect() as (connection, cursor):
-            if mode is WriteMode.UPSERT and self.table_ready(cursor, table):
+            # A first load (nothing expected) looks the tables up in full at once.
+            if mode is WriteMode.UPSERT and expect_table and self.table_ready(cursor, table):
                 # The usual run: everything in place, nothing to create or add.
                 present = {c.name: "" for c in table.columns}
                 existing: dict[str, dict[str, str] | None] = {
