@@ -21,7 +21,7 @@ class WorkerSettings(BaseModel):
     batch_rows: int = Field(default=50_000, ge=1)
     # Bytes per batch for sources that size batches by bytes (PostgreSQL's binary COPY); a
     # running transfer holds a few batches at once. Larger batches were measured no faster.
-    batch_bytes: int = Field(default=1024 * 1024, ge=1024)
+    batch_bytes: int = Field(default=512 * 1024, ge=1024)
     # Attempts of a transfer whose every model failed for a reason worth retrying.
     max_attempts: int = Field(default=5, ge=1, le=50)
 
