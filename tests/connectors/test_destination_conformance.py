@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -395,3 +396,26 @@ def test_postgres_connections_share_one_driver_database_with_builtin_types(
         assert first.adbc_database is second.adbc_database
         mode = first.adbc_database.get_option("adbc.postgresql.type_resolver_mode")
         assert mode == "builtin"
+
+
+def test_postgres_connections_open_and_close_safely_from_many_threads(tmp_path: Path) -> None:
+    with CASES["postgres"](tmp_path) as case:
+
+        def churn(n: int) -> int:
+            done = 0
+            for i in range(15):
+                try:
+                    with case.connector.connect() as (_, cursor):
+                        postgres.run(cursor, "SELECT 1")
+                        if (i + n) % 3 == 0:
+                            # A connection that saw an error is closed, not pooled.
+                            raise RuntimeError("drop this connection")
+                except RuntimeError:
+                    pass
+                done += 1
+            return done
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            assert sum(pool.map(churn, range(6))) == 90
+        with case.connector.connect() as (_, cursor):
+            assert postgres.rows(cursor, "SELECT 1") == [(1,)]

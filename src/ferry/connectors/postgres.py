@@ -177,33 +177,46 @@ class _Databases:
     def __init__(self) -> None:
         self._live: dict[str, set[Any]] = {}
         self._keys: dict[int, str] = {}
+        # One lock per place: the driver counts a database object's connections without
+        # atomics, so opening (cloning) and closing siblings must not overlap, while a slow
+        # connect to one server must not hold up any other.
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def open(self, key: str, info: str, types: str) -> Any:
+    def _lock_for(self, key: str) -> threading.Lock:
         with self._lock:
-            # A sibling is cloned under the lock, so none is closed meanwhile (see close).
-            for sibling in self._live.get(key, ()):
+            return self._locks.setdefault(key, threading.Lock())
+
+    def open(self, key: str, info: str, types: str) -> Any:
+        with self._lock_for(key):
+            connection = None
+            for sibling in list(self._live.get(key, ())):
                 with suppress(adbc_driver_manager.Error):
                     connection = sibling.adbc_clone()
                     break
-            else:
-                connection = None
-        if connection is None:
-            connection = adbc_pg.connect(info, db_kwargs={_TYPE_RESOLVER: types})
-        with self._lock:
-            self._live.setdefault(key, set()).add(connection)
-            self._keys[id(connection)] = key
+            if connection is None:
+                connection = adbc_pg.connect(info, db_kwargs={_TYPE_RESOLVER: types})
+            with self._lock:
+                self._live.setdefault(key, set()).add(connection)
+                self._keys[id(connection)] = key
         return connection
 
     def close(self, connection: Any) -> None:
         with self._lock:
-            key = self._keys.pop(id(connection), None)
-            siblings = self._live.get(key, set()) if key is not None else set()
-            siblings.discard(connection)
-            if key is not None and not siblings:
-                self._live.pop(key, None)
-        with suppress(adbc_driver_manager.Error):
-            connection.close()
+            key = self._keys.get(id(connection))
+        if key is None:
+            with suppress(adbc_driver_manager.Error):
+                connection.close()
+            return
+        with self._lock_for(key):
+            with self._lock:
+                self._keys.pop(id(connection), None)
+                siblings = self._live.get(key, set())
+                siblings.discard(connection)
+                if not siblings:
+                    self._live.pop(key, None)
+            with suppress(adbc_driver_manager.Error):
+                connection.close()
 
 
 _TYPE_RESOLVER = "adbc.postgresql.type_resolver_mode"
