@@ -52,8 +52,8 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
             raise
 
 
-def affected(session: Session, statement: Executable) -> int:
-    """Run a bulk UPDATE/DELETE and return how many rows it changed (the conditional updates
-    that claims and schedules rely on)."""
-    result = session.execute(statement, execution_options={"synchronize_session": False})
+def affected(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> int:
+    """Run a bulk UPDATE/DELETE (a prebuilt one with its ``params``) and return how many rows
+    it changed (the conditional updates that claims and schedules rely on)."""
+    result = session.execute(statement, params, execution_options={"synchronize_session": False})
     return int(cast(CursorResult[Any], result).rowcount)

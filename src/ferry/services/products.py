@@ -189,13 +189,14 @@ def check_names(session: Session, *, scope: Scope, names: Iterable[str], field: 
 
 # Prebuilt (statement construction costs more than running these): a worker asks for every
 # transfer.
-_PRODUCT_MODELS = select(table(Product).c.product_name, table(Product).c.models).where(
-    table(Product).c.environment_id == bindparam("environment_id")
+_PRODUCT, _MODEL = table(Product), table(DataModel)
+_PRODUCT_MODELS = select(_PRODUCT.c.product_name, _PRODUCT.c.models).where(
+    _PRODUCT.c.environment_id == bindparam("environment_id")
 )
 _MODEL_NAMES = (
-    select(table(DataModel).c.model_name)
-    .where(table(DataModel).c.environment_id == bindparam("environment_id"))
-    .order_by(table(DataModel).c.created_at, table(DataModel).c.id)
+    select(_MODEL.c.model_name)
+    .where(_MODEL.c.environment_id == bindparam("environment_id"))
+    .order_by(_MODEL.c.created_at, _MODEL.c.id)
 )
 
 

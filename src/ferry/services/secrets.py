@@ -22,7 +22,11 @@ def seal(session: Session, secrets: dict[str, Any]) -> str | None:
 
 
 def unseal(session: Session, sealed: str | None) -> dict[str, Any]:
+    return unseal_with(crypto.sealer(settings_of(session)), sealed)
+
+
+def unseal_with(sealer: crypto.Sealer, sealed: str | None) -> dict[str, Any]:
     if not sealed:
         return {}
-    opened = crypto.sealer(settings_of(session)).open(sealed)
+    opened = sealer.open(sealed)
     return opened if isinstance(opened, dict) else {}

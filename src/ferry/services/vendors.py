@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from ferry import crypto
 from ferry.connectors.base import Connector, DestinationConnector
 from ferry.connectors.config import VendorConfig
-from ferry.services.secrets import seal, settings_of, unseal
+from ferry.services.secrets import seal, settings_of, unseal_with
 
 C = TypeVar("C", bound=Connector)
 
@@ -28,30 +29,24 @@ def store(session: Session, config: VendorConfig) -> tuple[dict[str, Any], str |
     return public, seal(session, secrets)
 
 
-# Revealed configs by content (model, sealer, public config, sealed secrets): a worker running
-# thousands of transfers decrypts and validates each source's config once, not every time.
-# Configs are never changed in place, so sharing them is safe.
-_REVEALED: dict[tuple[Any, ...], VendorConfig] = {}
-_REVEALED_MAX = 512
-
-
 def revealed(
     session: Session, public: dict[str, Any], sealed: str | None, connector: type[Connector]
 ) -> VendorConfig:
-    model = connector.config_model
-    key = (
-        model,
+    return _revealed(
+        connector.config_model,
         crypto.sealer(settings_of(session)),
         json.dumps(public, sort_keys=True, default=str),
         sealed,
     )
-    found = _REVEALED.get(key)
-    if found is None:
-        found = model.from_stored(public, unseal(session, sealed))
-        if len(_REVEALED) >= _REVEALED_MAX:
-            _REVEALED.clear()
-        _REVEALED[key] = found
-    return found
+
+
+# By content: a worker running thousands of transfers decrypts and validates each source's
+# config once, not every time. Configs are never changed in place, so sharing them is safe.
+@functools.lru_cache(maxsize=512)
+def _revealed(
+    model: type[VendorConfig], sealer: crypto.Sealer, public: str, sealed: str | None
+) -> VendorConfig:
+    return model.from_stored(json.loads(public), unseal_with(sealer, sealed))
 
 
 def target_key(connector: type[DestinationConnector], config: VendorConfig) -> str:

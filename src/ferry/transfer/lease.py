@@ -11,10 +11,9 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, Executable, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry.db.base import table, utcnow
@@ -70,12 +69,6 @@ _RELEASE = (
 )
 
 
-def _changed(session: Session, statement: Executable, values: dict[str, Any]) -> int:
-    """Run a prebuilt UPDATE in the session's transaction; the number of rows it changed."""
-    result = session.execute(statement, values)
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
 @dataclass(frozen=True, slots=True)
 class Claim:
     transfer_id: uuid.UUID
@@ -108,7 +101,7 @@ def claim_in(
     transfer = session.execute(_CLAIMABLE, {"b_transfer": transfer_id}).one_or_none()
     if transfer is None or transfer.status != TransferStatus.PENDING.value:
         return None
-    taken = _changed(
+    taken = affected(
         session,
         _TAKE_LEASE,
         {
@@ -122,7 +115,7 @@ def claim_in(
         raise Transient(
             f"destination {transfer.destination_id} is busy with another transfer; retrying later"
         )
-    started = _changed(
+    started = affected(
         session, _START, {"b_transfer": transfer_id, "b_now": now, "b_worker": worker}
     )
     if started != 1:
@@ -145,7 +138,7 @@ def release(sessions: sessionmaker[Session], held: Claim) -> None:
 
 def release_in(session: Session, held: Claim) -> None:
     """Give the destination's lease back (within the caller's transaction)."""
-    _changed(
+    affected(
         session,
         _RELEASE,
         {"b_destination": held.destination_id, "b_holder": str(held.transfer_id)},

@@ -3,6 +3,7 @@ objects, so no database session is held open while rows are copied."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
             _WATERMARKS, {"destination_id": destination.id, "names": list(by_name)}
         )
         marks = {row.model_name: row.value for row in found}
-    connectors: dict[uuid.UUID | None, tuple[uuid.UUID, SourceConnector] | ConnectorError] = {}
+    connectors: dict[uuid.UUID, tuple[uuid.UUID, SourceConnector] | ConnectorError] = {}
     plans: list[ModelPlan] = []
     unrunnable: list[tuple[str, uuid.UUID | None, ConnectorError]] = []
     for name in wanted:
@@ -240,20 +241,14 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
     )
 
 
-# Parsed model configs by content: validating one costs more than planning the rest.
-_MODEL_CONFIGS: dict[tuple[str, str], ModelConfig] = {}
-_MODEL_CONFIGS_MAX = 512
-
-
 def _model_config(name: str, stored: dict[str, Any]) -> ModelConfig:
-    key = (name, json.dumps(stored, sort_keys=True, default=str))
-    found = _MODEL_CONFIGS.get(key)
-    if found is None:
-        found = models.config_from(name, stored)
-        if len(_MODEL_CONFIGS) >= _MODEL_CONFIGS_MAX:
-            _MODEL_CONFIGS.clear()
-        _MODEL_CONFIGS[key] = found
-    return found
+    return _parsed_model(name, json.dumps(stored, sort_keys=True, default=str))
+
+
+# By content: validating a model's config costs more than planning the rest.
+@functools.lru_cache(maxsize=512)
+def _parsed_model(name: str, stored: str) -> ModelConfig:
+    return models.config_from(name, json.loads(stored))
 
 
 def _source_for(

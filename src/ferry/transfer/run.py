@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 import structlog
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.elements import ClauseElement
 
 from ferry import logging as logs
 from ferry.connectors.base import (
@@ -210,14 +209,11 @@ _DESTINATION = table(Destination)
 # Prebuilt: the columns set are the keys of the values passed (see _update_transfer).
 _TRANSFER_UPDATE = update(_TRANSFER).where(_TRANSFER.c.id == bindparam("b_transfer"))
 _DESTINATION_UPDATE = update(_DESTINATION).where(_DESTINATION.c.id == bindparam("b_destination"))
+_NEXT_ATTEMPT = _TRANSFER_UPDATE.values(attempt=_TRANSFER.c.attempt + 1)
 
 
 def _update_transfer(session: Session, transfer_id: uuid.UUID, values: dict[str, Any]) -> None:
-    if any(isinstance(v, ClauseElement) for v in values.values()):
-        # An expression (attempt + 1) cannot travel as a parameter.
-        affected(session, update(Transfer).where(Transfer.id == transfer_id).values(**values))
-    else:
-        session.execute(_TRANSFER_UPDATE, {**values, "b_transfer": transfer_id})
+    session.execute(_TRANSFER_UPDATE, {**values, "b_transfer": transfer_id})
 
 
 def _snapshot(session: Session, plan: TransferPlan) -> None:
@@ -606,13 +602,10 @@ def _iso(value: datetime | None) -> str | None:
 def _requeue(held: lease.Claim, progress: Progress) -> None:
     def back_to_pending(session: Session) -> None:
         lease.release_in(session, held)
+        affected(session, _NEXT_ATTEMPT, {"b_transfer": held.transfer_id})
 
     progress.flush(
-        force=True,
-        also=back_to_pending,
-        status=TransferStatus.PENDING.value,
-        attempt=Transfer.attempt + 1,
-        started_at=None,
+        force=True, also=back_to_pending, status=TransferStatus.PENDING.value, started_at=None
     )
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from ferry.db.base import table
+from ferry.db.engine import affected
 from ferry.db.models import Watermark
 
 NAIVE_TYPES = frozenset({"timestamp without time zone", "timestamp", "datetime"})
@@ -75,8 +75,7 @@ def put(
         "b_transfer_id": transfer_id,
     }
     # One transfer per destination at a time (its lease): no other writer races this pair.
-    moved = cast(CursorResult[Any], session.execute(_MOVE, values))
-    if moved.rowcount == 0:
+    if affected(session, _MOVE, values) == 0:
         session.execute(_FIRST, values)
 
 
