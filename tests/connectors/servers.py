@@ -2,17 +2,21 @@
 sample model both tests write.
 
 ``moto_server`` is an S3 API (moto in server mode); ``sshd_server`` a throwaway OpenSSH daemon
-with its own host key, config and authorized key, serving SFTP. Both pick a free port, wait
-until they answer and are stopped (and their logs closed) on exit.
+with its own host key, config and authorized key, serving SFTP; ``postgres_server`` a throwaway
+PostgreSQL cluster that asks for passwords. Each picks a free port, waits until it answers and
+is stopped (and its log closed) on exit.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -53,9 +57,11 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
 
 
 @contextmanager
-def _running(command: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _running(
+    command: list[str], port: int, log: Path, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
         try:
             _wait_for_port(port, process, log)
             yield process
@@ -75,6 +81,75 @@ def moto_server(directory: Path) -> Iterator[str]:
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     with _running(command, port, directory / "moto.log"):
         yield f"http://127.0.0.1:{port}"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    port: int
+    password: str  # of the superuser ``postgres``; every TCP login needs its password
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 that asks every TCP login for a password
+    (SCRAM), unlike the machine's server, which trusts local connections."""
+    binaries = _postgres_bin()
+    if binaries is None:
+        message = "PostgreSQL's server binaries (initdb) are missing"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # PostgreSQL refuses to run as root: the cluster then belongs to the postgres account, in
+    # a directory it can reach (pytest's tmp_path sits under a root-only directory).
+    as_user: dict[str, Any] = {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+    directory = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
+    try:
+        if as_user:
+            shutil.chown(directory, "postgres", "postgres")
+        password = secrets.token_urlsafe(12)
+        secret = directory / "password"
+        secret.write_text(password + "\n")
+        if as_user:
+            shutil.chown(secret, "postgres", "postgres")
+        subprocess.run(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(directory / "data"),
+                "-U",
+                "postgres",
+                f"--pwfile={secret}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            **as_user,
+        )
+        port = free_port()
+        command = [
+            str(binaries / "postgres"),
+            "-D",
+            str(directory / "data"),
+            "-p",
+            str(port),
+            "-k",
+            str(directory),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ]
+        with _running(command, port, directory / "postgres.log", **as_user):
+            yield PostgresServer(port, password)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,14 @@ class PostgresFamilyDestination(SqlDestination):
             self.run(cursor, f"CREATE TABLE {probe} (id integer)")
             self.run(cursor, f"DROP TABLE {probe}")
 
+    def ensure_schema(self, cursor: Cursor) -> None:
+        # CREATE SCHEMA IF NOT EXISTS asks for CREATE on the database even when the schema is
+        # there: a recipient who made the schema and granted Ferry rights on it alone would be
+        # refused. Look first (the row count answers), create only what is missing.
+        schema = self.literal(self.quote(self.schema_name()))
+        if not postgres.run(cursor, f"SELECT 1 WHERE to_regnamespace({schema}) IS NOT NULL"):
+            super().ensure_schema(cursor)
+
     def existing_columns(self, cursor: Cursor, name: str) -> dict[str, str] | None:
         return self.existing_tables(cursor, [name])[name]
 

@@ -44,15 +44,37 @@ class PostgresFamilySource(SqlSource):
         return str(schema) if schema else None
 
     def check(self) -> None:
+        schema = self._schema
         with postgres.connect(self.config) as (_, cursor):
-            cursor.execute("SELECT has_database_privilege(current_database(), 'CONNECT')")
-            if not cursor.fetchall()[0][0]:
-                raise ConnectorError(
-                    "the user may not connect to this database",
-                    error_code="PRQL-PERMISSION",
-                    title="Permission denied",
-                    blame="first_party",
-                )
+            cursor.execute(
+                "SELECT has_database_privilege(current_database(), 'CONNECT'), "
+                "n.oid IS NOT NULL, coalesce(has_schema_privilege(n.oid, 'USAGE'), false) "
+                f"FROM (SELECT to_regnamespace({self.literal(self.quote(schema or 'public'))}) "
+                "AS oid) AS n"
+            )
+            may_connect, schema_exists, may_use = cursor.fetchall()[0]
+        if not may_connect:
+            raise ConnectorError(
+                "the user may not connect to this database",
+                error_code="PRQL-PERMISSION",
+                title="Permission denied",
+                blame="first_party",
+            )
+        if schema and not schema_exists:
+            raise ConnectorError(
+                f"schema {schema!r} does not exist in this database",
+                error_code="PRQL-NOT-FOUND",
+                title="Schema not found",
+                blame="first_party",
+            )
+        if schema and not may_use:
+            raise ConnectorError(
+                f"the user may not read schema {schema!r}: it needs USAGE on it "
+                f"(GRANT USAGE ON SCHEMA … TO the user) and SELECT on the tables to share",
+                error_code="PRQL-PERMISSION",
+                title="Permission denied",
+                blame="first_party",
+            )
 
     def columns(self, model: ModelConfig) -> dict[str, SourceColumn]:
         """The table's (or query's) columns; kept for a few seconds, as every transfer of a
