@@ -106,15 +106,17 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.skip(message)
     # PostgreSQL refuses to run as root: the cluster then belongs to the postgres account, in
     # a directory it can reach (pytest's tmp_path sits under a root-only directory).
-    as_user: dict[str, Any] = {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+    # Both commands run in that directory: the caller's may be closed to that account.
     directory = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
+    as_user: dict[str, Any] = {"cwd": directory}
+    if os.geteuid() == 0:
+        as_user |= {"user": "postgres", "group": "postgres"}
     try:
-        if as_user:
-            shutil.chown(directory, "postgres", "postgres")
         password = secrets.token_urlsafe(12)
         secret = directory / "password"
         secret.write_text(password + "\n")
-        if as_user:
+        if "user" in as_user:
+            shutil.chown(directory, "postgres", "postgres")
             shutil.chown(secret, "postgres", "postgres")
         subprocess.run(
             [
