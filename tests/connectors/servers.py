@@ -181,6 +181,7 @@ class SshServer:
     port: int
     username: str
     key: KeyPair  # authorized on the server
+    authorized_keys: Path  # read at every login: append a line to trust one more key
 
 
 def require_sshd() -> None:
@@ -232,7 +233,7 @@ def sshd_server(directory: Path) -> Iterator[SshServer]:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     command = [str(SSHD), "-D", "-e", "-f", str(config)]
     with _running(command, port, directory / "sshd.log"):
-        yield SshServer(port, getpass.getuser(), key)
+        yield SshServer(port, getpass.getuser(), key, authorized)
 
 
 # --- the sample model ------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
+from ferry.connectors import ssh
+from ferry.connectors.base import ConnectorContext
 from ferry.connectors.config import VendorConfig
 from ferry.errors import ConnectorError
 from ferry.modelconfig import DataType
@@ -235,19 +237,18 @@ def _guarded_connection() -> type[GuardedConnection]:
     return cast("type[GuardedConnection]", built)
 
 
-def open_connection(config: VendorConfig, *, database: str | None = None) -> GuardedConnection:
-    """A connection in Ferry's session settings, outside any transaction."""
+def open_connection(
+    config: VendorConfig,
+    *,
+    database: str | None = None,
+    context: ConnectorContext | None = None,
+) -> GuardedConnection:
+    """A connection in Ferry's session settings, outside any transaction; through the config's
+    SSH tunnel, if it has one (``context`` holds the key it logs in with)."""
     import pymysql
 
     values = config.reveal()
-    if values.get("use_ssh_tunnel"):
-        raise ConnectorError(
-            "SSH tunnels are not available in this build; connect directly or "
-            "through a network path Ferry can reach",
-            error_code="PRQL-SSH",
-            title="SSH tunnel not available",
-            blame="host",
-        )
+    host, port = ssh.address(values, context or ConnectorContext())
     auth = values.get("password_auth") or {}
     options: dict[str, Any] = {}
     if values.get("disable_ssl"):
@@ -255,14 +256,14 @@ def open_connection(config: VendorConfig, *, database: str | None = None) -> Gua
     else:
         # Like libpq's sslmode=require: encrypted, the certificate not verified. A context (not
         # a dict) makes PyMySQL refuse a server without SSL instead of falling back to clear text.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        options["ssl"] = context
+        encrypted = ssl.create_default_context()
+        encrypted.check_hostname = False
+        encrypted.verify_mode = ssl.CERT_NONE
+        options["ssl"] = encrypted
     try:
         return _guarded_connection()(
-            host=str(values["host"]),
-            port=int(values["port"]),
+            host=host,
+            port=port,
             user=str(auth.get("username", "")),
             password=str(auth.get("password", "")),
             database=database or values.get("database") or values.get("connection_database"),
@@ -321,12 +322,15 @@ def offering(connection: Connection[Any], path: str) -> Iterator[None]:
 
 @contextmanager
 def connect(
-    config: VendorConfig, *, database: str | None = None
+    config: VendorConfig,
+    *,
+    database: str | None = None,
+    context: ConnectorContext | None = None,
 ) -> Iterator[tuple[GuardedConnection, Cursor]]:
     """(connection, cursor); statements run in a transaction rolled back unless committed."""
     import pymysql
 
-    connection = open_connection(config, database=database)
+    connection = open_connection(config, database=database, context=context)
     try:
         yield connection, connection.cursor()
     except pymysql.MySQLError as exc:

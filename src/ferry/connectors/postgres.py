@@ -14,6 +14,8 @@ from urllib.parse import quote
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc_pg
 
+from ferry.connectors import ssh
+from ferry.connectors.base import ConnectorContext
 from ferry.connectors.config import VendorConfig
 from ferry.connectors.pool import Pool
 from ferry.errors import ConnectorError
@@ -77,28 +79,32 @@ def _conninfo_value(value: object) -> str:
 _CONNINFO: dict[int, tuple[VendorConfig, str]] = {}
 
 
-def conninfo(config: VendorConfig, database: str | None = None) -> str:
-    """A libpq keyword/value connection string.
+def conninfo(
+    config: VendorConfig, database: str | None = None, *, context: ConnectorContext | None = None
+) -> str:
+    """A libpq keyword/value connection string; through the config's SSH tunnel, if it has one
+    (opened on the way, which needs ``context`` for the key).
 
     Not a URI: libpq repeats a URI it cannot parse in its error message, password included,
     while keyword/value strings are quoted field by field and never echoed.
     """
-    if database is not None:
-        return _conninfo(config, database)
+    if database is not None or getattr(config, "use_ssh_tunnel", False):
+        return _conninfo(config, database, context or ConnectorContext())
     found = _CONNINFO.get(id(config))
     if found is None or found[0] is not config:
         if len(_CONNINFO) >= 512:
             _CONNINFO.clear()
-        found = _CONNINFO[id(config)] = (config, _conninfo(config, None))
+        found = _CONNINFO[id(config)] = (config, _conninfo(config, None, ConnectorContext()))
     return found[1]
 
 
-def _conninfo(config: VendorConfig, database: str | None) -> str:
+def _conninfo(config: VendorConfig, database: str | None, context: ConnectorContext) -> str:
     values = config.reveal()
+    host, port = ssh.address(values, context)
     auth = values.get("password_auth") or {}
     options = {
-        "host": values["host"],
-        "port": values["port"],
+        "host": host,
+        "port": port,
         "dbname": database or values["database"],
         "user": auth.get("username", ""),
         "password": auth.get("password", ""),
@@ -259,24 +265,19 @@ def _open(config: VendorConfig, key: str, info: str, types: str) -> Any:
 
 
 @contextmanager
-def connect(config: VendorConfig, *, types: str = "server") -> Iterator[tuple[Any, Any]]:
+def connect(
+    config: VendorConfig, *, types: str = "server", context: ConnectorContext | None = None
+) -> Iterator[tuple[Any, Any]]:
     """(connection, cursor) with a transaction begun; rolled back unless committed.
 
     Connections come from, and return to, a per-process pool keyed by the full connection
     string; one that saw any error is closed instead. ``types`` is how the driver learns the
     server's types: "server" reads them all (enums, composites and domains of a source read
     as what they are), "builtin" knows PostgreSQL's own types only, which is all a destination
-    writes and asks for, whatever the number of tables on the server.
+    writes and asks for, whatever the number of tables on the server. With an SSH tunnel,
+    ``context`` holds the key it logs in with.
     """
-    if getattr(config, "use_ssh_tunnel", False):
-        raise ConnectorError(
-            "SSH tunnels are not available in this build; connect directly or "
-            "through a network path Ferry can reach",
-            error_code="PRQL-SSH",
-            title="SSH tunnel not available",
-            blame="host",
-        )
-    info = conninfo(config)
+    info = conninfo(config, context=context)
     key = f"{types}:{info}"
     connection = POOL.take(key, _alive, _close) or _open(config, key, info, types)
     cursor = connection.cursor()

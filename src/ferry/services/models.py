@@ -92,7 +92,7 @@ def check_against_source(session: Session, source: Source | None, config: ModelC
             f"the {connector_class.display_name} source connector is not available in "
             "this build, so the model was checked structurally only"
         )
-    connector = connector_class(sources.config_of(session, source))
+    connector = sources.connector_of(session, source)
     try:
         connector.validate_model(config)
     except ConnectorError as exc:

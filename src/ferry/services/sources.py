@@ -15,7 +15,7 @@ from ferry.db import queries
 from ferry.db.models import DataModel, RecipientSourceCredential, Source
 from ferry.errors import Conflict, InvalidInput
 from ferry.scope import Scope
-from ferry.services import audit, vendors
+from ferry.services import audit, ssh_keys, vendors
 from ferry.services.lookup import require
 from ferry.services.views import credential_view, source_view
 
@@ -35,6 +35,21 @@ def config_of(session: Session, source: Source) -> VendorConfig:
     )
 
 
+def connector_of(session: Session, source: Source) -> SourceConnector:
+    """A connector for the saved source, with the private key of its SSH tunnel, if any."""
+    return registry.source_class(source.vendor)(
+        config_of(session, source),
+        context=ssh_keys.context_for(
+            session, environment_id=source.environment_id, config=source.config
+        ),
+    )
+
+
+def _claim_keys(session: Session, scope: Scope, public: dict[str, Any]) -> None:
+    """Ferry-made key pairs the config names (an SSH tunnel's) become this environment's."""
+    ssh_keys.context_for(session, environment_id=scope.environment_id, config=public, claim=True)
+
+
 def _unique_name(session: Session, scope: Scope, name: str, *, exclude: uuid.UUID | None) -> None:
     clash = session.scalar(list_stmt(scope=scope).where(Source.name == name))
     if clash is not None and clash.id != exclude:
@@ -46,6 +61,7 @@ def create(
 ) -> Source:
     _unique_name(session, scope, name, exclude=None)
     public, sealed = vendors.store(session, config)
+    _claim_keys(session, scope, public)
     source = Source(
         environment_id=scope.environment_id,
         name=name,
@@ -83,6 +99,7 @@ def update(
         config = build(connector, current)
         source.vendor = vendor
         source.config, source.sealed_secrets = vendors.store(session, config)
+        _claim_keys(session, scope, source.config)
         source.is_reachable = None
     session.flush()
     audit.record(

@@ -116,6 +116,7 @@ _MODEL_ROWS = select(
 _SOURCE_ROW = (
     select(
         _SOURCE.c.id,
+        _SOURCE.c.environment_id,
         _SOURCE.c.vendor,
         _SOURCE.c.config,
         _SOURCE.c.sealed_secrets,
@@ -285,7 +286,8 @@ def _source_for(
             row.login,
             unseal(session, row.login_secrets).get("password"),
         )
-    return row.id, connector_class(config_values)
+    context = ssh_keys.context_for(session, environment_id=row.environment_id, config=row.config)
+    return row.id, connector_class(config_values, context=context)
 
 
 def _with_login(

@@ -134,7 +134,7 @@ class MySQLFamilyDestination(SqlDestination):
 
     @contextmanager
     def _session(self) -> Iterator[tuple[Any, MySQLCursor]]:
-        with mysql.connect(self.config) as (connection, cursor):
+        with mysql.connect(self.config, context=self.context) as (connection, cursor):
             self.server = mysql.server_of(connection)
             yield connection, cursor
 

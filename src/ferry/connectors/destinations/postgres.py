@@ -78,7 +78,7 @@ class PostgresFamilyDestination(SqlDestination):
 
     def connect(self) -> AbstractContextManager[tuple[Any, Any]]:
         # Only PostgreSQL's own types are written or asked for.
-        return postgres.connect(self.config, types="builtin")
+        return postgres.connect(self.config, types="builtin", context=self.context)
 
     def column_type(self, column: ColumnSpec) -> str:
         if column.data_type is DataType.DECIMAL:

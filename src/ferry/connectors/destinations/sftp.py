@@ -39,7 +39,6 @@ import base64
 import errno
 import io
 import posixpath
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -49,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from ferry.connectors import ssh
 from ferry.connectors.base import Capabilities
 from ferry.connectors.config import Csv
 from ferry.connectors.object_storage import (
@@ -69,7 +69,6 @@ from ferry.modelconfig import DataType
 if TYPE_CHECKING:
     import paramiko
 
-CONNECT_TIMEOUT_SECONDS = 15
 # How long one SFTP request may hang before the connection is given up.
 IO_TIMEOUT_SECONDS = 120
 PARTIAL_SUFFIX = ".partial"
@@ -269,31 +268,8 @@ class SftpDestination(FileDestination):
         return CsvFormat(str(self.config.public_view()["csv"]["delimiter"]))
 
     def private_key(self) -> paramiko.PKey:
-        public = str(self.config.public_view()["public_key_auth"]["public_key"]).strip()
-        keys = self.context.private_keys
-        # Ferry files keys by type and key material; the comment after them may differ.
-        pem = keys.get(public) or keys.get(" ".join(public.split()[:2]))
-        if not pem:
-            raise ConnectorError(
-                "Ferry holds no private key for the configured public key; generate a key pair "
-                "with POST /actions/generate-ssh-key and authorize its public key on the server",
-                error_code="PRQL-KEY",
-                title="SSH key not found",
-                blame="first_party",
-            )
-        import paramiko
-
-        for kind in (paramiko.RSAKey, paramiko.Ed25519Key, paramiko.ECDSAKey):
-            try:
-                return kind.from_private_key(io.StringIO(pem))
-            except (paramiko.SSHException, ValueError):
-                continue
-        raise ConnectorError(
-            "the private key Ferry holds for the configured public key cannot be read",
-            error_code="PRQL-KEY",
-            title="SSH key unreadable",
-            blame="host",
-        )
+        public = str(self.config.public_view()["public_key_auth"]["public_key"])
+        return ssh.private_key(public, self.context)
 
     @contextmanager
     def open_store(self) -> Iterator[FileStore]:
@@ -301,27 +277,13 @@ class SftpDestination(FileDestination):
         key = self.private_key()
         import paramiko
 
-        client = paramiko.SSHClient()
-        # Ferry keeps no host key per destination (the Prequel shape has no field for one), so
-        # the server's key cannot be checked against a known one. AutoAddPolicy accepts the key
-        # presented on each connection without persisting it: the session is still encrypted
-        # and the server still proves it holds that key, which stops eavesdropping, but an
-        # active man in the middle on the network path would not be detected. Pinning needs a
-        # stored host key, which the API shape does not carry.
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507
         try:
-            client.connect(
-                str(values["host"]),
-                port=int(values["port"]),
-                username=str(values["username"]),
-                pkey=key,
-                look_for_keys=False,
-                allow_agent=False,
-                timeout=CONNECT_TIMEOUT_SECONDS,
-                banner_timeout=CONNECT_TIMEOUT_SECONDS,
-                auth_timeout=CONNECT_TIMEOUT_SECONDS,
-                channel_timeout=CONNECT_TIMEOUT_SECONDS,
+            client = ssh.login(
+                str(values["host"]), int(values["port"]), str(values["username"]), key
             )
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise self.classify(exc) from None
+        try:
             sftp = client.open_sftp()
         except (OSError, EOFError, paramiko.SSHException) as exc:
             client.close()
@@ -341,37 +303,13 @@ class SftpDestination(FileDestination):
     def classify(self, exc: BaseException) -> ConnectorError:
         """A user-facing error for a paramiko or socket error; the raw text goes to ``trace``."""
         import paramiko
-        from paramiko.ssh_exception import NoValidConnectionsError
 
         values = self.config.public_view()
         where = f"{values['host']}:{values['port']}"
         raw = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, paramiko.AuthenticationException):
-            return ConnectorError(
-                f"{where} rejected the SSH key for user {values['username']!r}; authorize the "
-                "public key in that user's authorized_keys",
-                error_code="PRQL-AUTH",
-                title="Authentication failed",
-                blame="third_party",
-                trace=raw,
-            )
-        if isinstance(exc, socket.gaierror):
-            return ConnectorError(
-                f"the host name {values['host']!r} could not be resolved",
-                error_code="PRQL-HOST",
-                title="Unknown host",
-                blame="first_party",
-                trace=raw,
-            )
-        if isinstance(exc, NoValidConnectionsError | ConnectionRefusedError | TimeoutError):
-            return ConnectorError(
-                f"could not connect to {where}: the connection was refused or timed out",
-                error_code="PRQL-REFUSED",
-                title="Connection refused",
-                blame="third_party",
-                trace=raw,
-                retryable=True,
-            )
+        known = ssh.login_error(exc, str(values["host"]), int(values["port"]), values["username"])
+        if known is not None:
+            return known
         if isinstance(exc, PermissionError) or (
             isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM)
         ):

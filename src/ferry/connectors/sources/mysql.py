@@ -66,12 +66,12 @@ class MySQLFamilySource(SqlSource):
         return self.literal(naive.isoformat(sep=" ", timespec="microseconds"))
 
     def check(self) -> None:
-        with mysql.connect(self.config) as (_, cursor):
+        with mysql.connect(self.config, context=self.context) as (_, cursor):
             cursor.execute("SELECT DATABASE()")
             cursor.fetchall()
 
     def columns(self, model: ModelConfig) -> dict[str, SourceColumn]:
-        with mysql.connect(self.config) as (_, cursor):
+        with mysql.connect(self.config, context=self.context) as (_, cursor):
             if model.source_query:
                 return self._query_columns(cursor, model)
             parts = self.table_parts(model)
@@ -131,7 +131,7 @@ class MySQLFamilySource(SqlSource):
         import pymysql
         from pymysql.constants import ER
 
-        with mysql.connect(self.config) as (_, cursor):
+        with mysql.connect(self.config, context=self.context) as (_, cursor):
             try:
                 cursor.execute(
                     "SELECT CONVERT_TZ(MIN(trx_started), 'SYSTEM', '+00:00') "
@@ -157,7 +157,7 @@ class MySQLFamilySource(SqlSource):
         sql = self.select_sql(request, {})
         builders = [_builder(column) for column in request.table.columns]
         schema = request.table.arrow_schema()
-        connection = mysql.open_connection(self.config)
+        connection = mysql.open_connection(self.config, context=self.context)
         finished = False
         try:
             cursor = connection.cursor(SSCursor)

@@ -45,7 +45,7 @@ class PostgresFamilySource(SqlSource):
 
     def check(self) -> None:
         schema = self._schema
-        with postgres.connect(self.config) as (_, cursor):
+        with postgres.connect(self.config, context=self.context) as (_, cursor):
             cursor.execute(
                 "SELECT has_database_privilege(current_database(), 'CONNECT'), "
                 "n.oid IS NOT NULL, coalesce(has_schema_privilege(n.oid, 'USAGE'), false) "
@@ -79,11 +79,11 @@ class PostgresFamilySource(SqlSource):
     def columns(self, model: ModelConfig) -> dict[str, SourceColumn]:
         """The table's (or query's) columns; kept for a few seconds, as every transfer of a
         model asks for the same ones."""
-        key = f"{postgres.conninfo(self.config)}|{model.source_table}|{model.source_query or ''}"
+        key = f"{postgres.conninfo(self.config, context=self.context)}|{model.source_table}|{model.source_query or ''}"
         cached: dict[str, SourceColumn] | None = _COLUMNS.get(key)
         if cached is not None:
             return cached
-        with postgres.connect(self.config) as (_, cursor):
+        with postgres.connect(self.config, context=self.context) as (_, cursor):
             found = (
                 self._query_columns(cursor, model)
                 if model.source_query
@@ -160,11 +160,11 @@ class PostgresFamilySource(SqlSource):
         pg_read_all_stats role (or superuser); without it PostgreSQL hides their start times
         and the lookback alone protects late rows.
         """
-        key = postgres.conninfo(self.config)
+        key = postgres.conninfo(self.config, context=self.context)
         cached: datetime | None = _HORIZONS.get(key)
         if cached is not None:
             return cached
-        with postgres.connect(self.config) as (_, cursor):
+        with postgres.connect(self.config, context=self.context) as (_, cursor):
             cursor.execute(
                 "SELECT coalesce(min(xact_start), now()) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
@@ -177,7 +177,7 @@ class PostgresFamilySource(SqlSource):
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         columns = self.columns(request.model) if not request.model.source_query else {}
         sql = self.select_sql(request, columns)
-        with postgres.connect(self.config) as (_, cursor):
+        with postgres.connect(self.config, context=self.context) as (_, cursor):
             # One snapshot for the whole read: rows committed meanwhile wait for the next run.
             postgres.run(cursor, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.adbc_statement.set_options(
