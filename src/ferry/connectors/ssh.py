@@ -33,6 +33,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ferry.connectors.base import ConnectorContext
@@ -113,13 +114,13 @@ def address(values: Mapping[str, Any], context: ConnectorContext) -> tuple[str, 
     return "127.0.0.1", _TUNNELS.port(bastion, public, context, (host, port))
 
 
+@dataclass(frozen=True, slots=True)
 class Bastion:
-    """The SSH server a tunnel goes through."""
+    """The SSH server a tunnel goes through, and the user it logs in as."""
 
-    __slots__ = ("host", "port", "username")
-
-    def __init__(self, host: str, port: int, username: str) -> None:
-        self.host, self.port, self.username = host, port, username
+    host: str
+    port: int
+    username: str
 
     def __str__(self) -> str:
         return f"{self.username}@{self.host}:{self.port}"
@@ -197,7 +198,7 @@ class _Tunnels:
     """The process's tunnels, by bastion, user, key and database address."""
 
     def __init__(self) -> None:
-        self._open: dict[tuple[str, int, str, str, str, int], _Tunnel] = {}
+        self._open: dict[tuple[Bastion, str, tuple[str, int]], _Tunnel] = {}
         self._lock = threading.Lock()
 
     def port(
@@ -210,7 +211,7 @@ class _Tunnels:
         # Only a caller that holds the private key may use a tunnel opened with it.
         pem = _private_pem(public, context)
         fingerprint = hashlib.sha256(pem.encode()).hexdigest()
-        key = (bastion.host, bastion.port, bastion.username, fingerprint, *target)
+        key = (bastion, fingerprint, target)
         with self._lock:
             tunnel = self._open.get(key)
             if tunnel is not None and tunnel.alive():

@@ -157,14 +157,6 @@ def _check_target(session: Session, scope: Scope, destination: Destination) -> N
         )
 
 
-def _claim_keys(session: Session, scope: Scope, config: VendorConfig) -> None:
-    """Ferry-made key pairs the config names become this environment's: their servers trust
-    them, so no other organization may point a destination at them."""
-    ssh_keys.context_for(
-        session, environment_id=scope.environment_id, config=config.public_view(), claim=True
-    )
-
-
 _SETTINGS = (
     "frequency_minutes",
     "is_enabled",
@@ -181,7 +173,7 @@ def create(
     connector = registry.destination_class(data["vendor"], field="destination.vendor")
     _check_settings(session, scope, data)
     recipient = _resolve_recipient(session, scope, data)
-    _claim_keys(session, scope, config)
+    ssh_keys.claim(session, environment_id=scope.environment_id, config=config.public_view())
     public, sealed = vendors.store(session, config)
     destination = Destination(
         environment_id=scope.environment_id,
@@ -235,7 +227,7 @@ def update(
         connector = registry.destination_class(vendor, field="destination.vendor")
         current = config_of(session, destination).reveal() if vendor == destination.vendor else None
         config = build(connector, current)
-        _claim_keys(session, scope, config)
+        ssh_keys.claim(session, environment_id=scope.environment_id, config=config.public_view())
         destination.vendor = vendor
         destination.config, destination.sealed_secrets = vendors.store(session, config)
         destination.target_key = vendors.target_key(connector, config)

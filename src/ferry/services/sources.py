@@ -45,11 +45,6 @@ def connector_of(session: Session, source: Source) -> SourceConnector:
     )
 
 
-def _claim_keys(session: Session, scope: Scope, public: dict[str, Any]) -> None:
-    """Ferry-made key pairs the config names (an SSH tunnel's) become this environment's."""
-    ssh_keys.context_for(session, environment_id=scope.environment_id, config=public, claim=True)
-
-
 def _unique_name(session: Session, scope: Scope, name: str, *, exclude: uuid.UUID | None) -> None:
     clash = session.scalar(list_stmt(scope=scope).where(Source.name == name))
     if clash is not None and clash.id != exclude:
@@ -61,7 +56,7 @@ def create(
 ) -> Source:
     _unique_name(session, scope, name, exclude=None)
     public, sealed = vendors.store(session, config)
-    _claim_keys(session, scope, public)
+    ssh_keys.claim(session, environment_id=scope.environment_id, config=public)
     source = Source(
         environment_id=scope.environment_id,
         name=name,
@@ -99,7 +94,7 @@ def update(
         config = build(connector, current)
         source.vendor = vendor
         source.config, source.sealed_secrets = vendors.store(session, config)
-        _claim_keys(session, scope, source.config)
+        ssh_keys.claim(session, environment_id=scope.environment_id, config=source.config)
         source.is_reachable = None
     session.flush()
     audit.record(

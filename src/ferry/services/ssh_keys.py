@@ -86,3 +86,9 @@ def context_for(
             key.environment_id = environment_id
         private[key.public_key] = str(sealer.open(key.sealed_private_key))
     return ConnectorContext(private_keys=private)
+
+
+def claim(session: Session, *, environment_id: uuid.UUID, config: dict[str, Any]) -> None:
+    """Ferry-made key pairs a source's or destination's public config names become the
+    environment's: their servers trust them, so no other organization may use them."""
+    context_for(session, environment_id=environment_id, config=config, claim=True)
