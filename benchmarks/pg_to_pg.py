@@ -1,6 +1,7 @@
 """PostgreSQL → PostgreSQL: Ferry against a raw binary COPY pipe, in the same run.
 
     python benchmarks/pg_to_pg.py [--rows 1000000] [--tenants 1000] [--workers 2]
+        [--metadata sqlite|postgres]
 
 Builds a source table (7 columns, the given number of tenants) in a throwaway database, then:
 
@@ -17,7 +18,9 @@ COPY; for the incremental run: COPY the tenant's changed rows into a temporary t
 them, record the status). With many small tenants that per-table work, not the row volume,
 decides the time; Ferry's ratio to this floor is what its own overhead costs.
 
-Ferry's transfers run in a process of their own (``transfer_worker.py``), as in a worker whose
+Ferry's metadata (transfers, leases, watermarks) lives in SQLite, the embedded default, or with
+``--metadata postgres`` in a PostgreSQL database of its own, as a deployment with several
+workers keeps it. Ferry's transfers run in a process of their own (``transfer_worker.py``), as in a worker whose
 threads take the transfers in turn; the set-up (destinations created through the services)
 stays out of it. Prints the times, the ratios, rows/s and the peak resident memory of
 that worker process. Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and psql on PATH.
@@ -343,15 +346,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--metadata", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     configure("WARNING")
     tag = uuid.uuid4().hex[:8]
-    source, pipe_target, ferry_target = (
+    source, pipe_target, ferry_target, metadata = (
         f"bench_src_{tag}",
         f"bench_pipe_{tag}",
         f"bench_ferry_{tag}",
+        f"bench_meta_{tag}",
     )
-    for name in (source, pipe_target, ferry_target):
+    databases = [source, pipe_target, ferry_target]
+    if args.metadata == "postgres":
+        databases.append(metadata)
+    for name in databases:
         create_database(name)
     try:
         print(f"building {args.rows:,} rows for {args.tenants:,} tenants …", file=sys.stderr)
@@ -359,7 +367,11 @@ def main() -> None:
         psql(pipe_target, f"CREATE TABLE orders {TABLE_DDL}")
         with tempfile.TemporaryDirectory() as work:
             settings = Settings(
-                database_url=f"sqlite:///{Path(work) / 'meta.db'}",
+                database_url=(
+                    f"{SERVER}/{metadata}"
+                    if args.metadata == "postgres"
+                    else f"sqlite:///{Path(work) / 'meta.db'}"
+                ),
                 secret_key=Fernet.generate_key().decode(),
             )
             migrate.upgrade(settings)
@@ -422,7 +434,7 @@ def main() -> None:
             )
             runtime.engine.dispose()
     finally:
-        for name in (source, pipe_target, ferry_target):
+        for name in databases:
             drop_database(name)
 
 

@@ -16,25 +16,19 @@ Two details make that hold everywhere:
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import threading
-import uuid
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from ferry.scope import Scope
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _request_fields: ContextVar[dict[str, str] | None] = ContextVar(
     "ferry_request_log_fields", default=None
@@ -140,48 +134,6 @@ def transfer_context(**fields: object) -> Iterator[None]:
                 _running_transfers.pop(transfer_id, None)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(**saved)
-
-
-def logged_transfer(run: Callable[P, R]) -> Callable[P, R]:
-    """Decorates ``run(sessions, transfer_id, …)``: its lines, and those of any thread that names
-    the transfer, carry the transfer's destination, organization and environment."""
-
-    @functools.wraps(run)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        sessions = kwargs.get("sessions", args[0] if args else None)
-        transfer_id = kwargs.get("transfer_id", args[1] if len(args) > 1 else None)
-        with transfer_context(**_transfer_fields(sessions, transfer_id)):
-            return run(*args, **kwargs)
-
-    return wrapper
-
-
-def _transfer_fields(sessions: sessionmaker[Session] | Any, transfer_id: object) -> dict[str, Any]:
-    fields: dict[str, Any] = {"transfer_id": transfer_id}
-    if not isinstance(transfer_id, uuid.UUID) or sessions is None:
-        return fields
-    # Imported here: the rest of this module is needed before any database is configured.
-    from sqlalchemy import select
-
-    from ferry.db.models import Environment, Transfer
-
-    try:
-        with sessions() as session:
-            found = session.execute(
-                select(Transfer.destination_id, Environment.organization_id, Environment.kind)
-                .join(Environment, Environment.id == Transfer.environment_id)
-                .where(Transfer.id == transfer_id)
-            ).first()
-    except Exception:
-        # Naming the transfer must never stop it; the run reports database trouble itself.
-        return fields
-    if found is not None:
-        fields |= {
-            "destination_id": found.destination_id,
-            "organization_id": found.organization_id,
-            "environment": found.kind,
-        }
-    return fields
 
 
 def _merge_request_fields(

@@ -110,33 +110,29 @@ def test_every_line_of_a_transfer_names_the_transfer_its_destination_and_organiz
     assert "transfer_id" not in after
 
 
-@pytest.mark.postgres
-def test_threads_of_a_running_transfer_name_it_too(
-    setup: Setup, app: Any, captured_logs: Captured
-) -> None:
-    """A new thread starts with an empty context (the lease's heartbeat): lines that name the
+def test_threads_of_a_running_transfer_name_it_too(captured_logs: Captured) -> None:
+    """A new thread starts with an empty context (the heartbeats' thread): lines that name the
     transfer get its other fields."""
-    destination_id = setup.destinations["globex"]
-    transfer_id = setup.api.ok("POST", f"/destinations/{destination_id}/transfer", json={})[
-        "transfer_id"
-    ]
+    transfer_id, destination_id = str(uuid.uuid4()), str(uuid.uuid4())
 
-    @logs.logged_transfer
-    def run(_sessions: Any, transfer_id: uuid.UUID) -> None:
-        def beat() -> None:
-            log.warning("heartbeat_failed", transfer_id=str(transfer_id))
-            log.info("unrelated_thread_line")
+    def beat() -> None:
+        log.warning("heartbeat_failed", transfer_id=transfer_id)
+        log.info("unrelated_thread_line")
 
+    captured_logs.clear()
+    with logs.transfer_context(
+        transfer_id=transfer_id,
+        destination_id=destination_id,
+        organization_id="org-1",
+        environment="staging",
+    ):
         thread = threading.Thread(target=beat)
         thread.start()
         thread.join()
-
-    captured_logs.clear()
-    run(app.state.sessionmaker, uuid.UUID(transfer_id))
 
     beat_line, other = captured_logs.lines()
     assert beat_line["event"] == "heartbeat_failed"
     assert beat_line["destination_id"] == destination_id
     assert beat_line["environment"] == "staging"
-    assert "organization_id" in beat_line
+    assert beat_line["organization_id"] == "org-1"
     assert "transfer_id" not in other

@@ -1,19 +1,22 @@
 """One transfer per destination at a time: a lease in the metadata database.
 
 Claiming is a conditional UPDATE (it works the same on SQLite and PostgreSQL, with no locks held
-across the copy). A heartbeat thread renews the lease while the transfer runs; a worker that dies
+across the copy). A heartbeat renews the lease while the transfer runs; a worker that dies
 stops renewing, the lease expires, and the scheduler marks the transfer ORPHANED and retries it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry.db.base import table, utcnow
@@ -28,12 +31,6 @@ _TRANSFER = table(Transfer)
 _DESTINATION = table(Destination)
 
 # Prebuilt statements (building one costs more than running it; every transfer claims).
-_CLAIMABLE = select(
-    _TRANSFER.c.status,
-    _TRANSFER.c.destination_id,
-    _TRANSFER.c.environment_id,
-    _TRANSFER.c.is_debug_mode,
-).where(_TRANSFER.c.id == bindparam("b_transfer"))
 _TAKE_LEASE = (
     update(_DESTINATION)
     .where(
@@ -46,6 +43,7 @@ _TAKE_LEASE = (
     )
     .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
 )
+# Further columns (the plan's snapshot) are set from the keys of the parameters passed.
 _START = (
     update(_TRANSFER)
     .where(
@@ -67,6 +65,22 @@ _RELEASE = (
     )
     .values(lease_holder=None, lease_expires_at=None)
 )
+# The destination's summary fields (keys of the parameters passed) with the lease given back,
+# if this transfer still holds it, in one statement.
+_CONCLUDE = (
+    update(_DESTINATION)
+    .where(_DESTINATION.c.id == bindparam("b_destination"))
+    .values(
+        lease_holder=case(
+            (_DESTINATION.c.lease_holder == bindparam("b_holder"), None),
+            else_=_DESTINATION.c.lease_holder,
+        ),
+        lease_expires_at=case(
+            (_DESTINATION.c.lease_holder == bindparam("b_holder"), None),
+            else_=_DESTINATION.c.lease_expires_at,
+        ),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,34 +93,23 @@ class Claim:
     is_debug_mode: bool
 
 
-def claim(
-    sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, lease: timedelta
-) -> Claim | None:
-    """Take the destination's lease and mark the transfer RUNNING (see ``claim_in``)."""
-    with session_scope(sessions) as session:
-        return claim_in(session, transfer_id, worker=worker, lease=lease)
+def take(session: Session, transfer: Row[Any], *, worker: str, lease: timedelta) -> Claim | None:
+    """Take the lease of a transfer's destination, in the caller's transaction; ``transfer``
+    is the transfer's row (``plan.transfer_row``). The transfer starts with ``start``.
 
-
-def claim_in(
-    session: Session, transfer_id: uuid.UUID, *, worker: str, lease: timedelta
-) -> Claim | None:
-    """Take the destination's lease and mark the transfer RUNNING, in the caller's
-    transaction (the claim holds once it commits).
-
-    None when there is nothing to do (the transfer ended, was cancelled, or another worker
-    runs it); Transient when the destination is still leased by a transfer that has not yet
-    been found dead, so the task retries later.
+    None when there is nothing to do (the transfer ended or was cancelled); Transient when the
+    destination is still leased by a transfer that has not yet been found dead, so the task
+    retries later.
     """
-    now = utcnow()
-    transfer = session.execute(_CLAIMABLE, {"b_transfer": transfer_id}).one_or_none()
-    if transfer is None or transfer.status != TransferStatus.PENDING.value:
+    if transfer.status != TransferStatus.PENDING.value:
         return None
+    now = utcnow()
     taken = affected(
         session,
         _TAKE_LEASE,
         {
             "b_destination": transfer.destination_id,
-            "b_holder": str(transfer_id),
+            "b_holder": str(transfer.id),
             "b_now": now,
             "b_expires": now + lease,
         },
@@ -115,14 +118,8 @@ def claim_in(
         raise Transient(
             f"destination {transfer.destination_id} is busy with another transfer; retrying later"
         )
-    started = affected(
-        session, _START, {"b_transfer": transfer_id, "b_now": now, "b_worker": worker}
-    )
-    if started != 1:
-        session.rollback()
-        return None
     return Claim(
-        transfer_id,
+        transfer.id,
         transfer.destination_id,
         transfer.environment_id,
         worker,
@@ -131,9 +128,24 @@ def claim_in(
     )
 
 
-def release(sessions: sessionmaker[Session], held: Claim) -> None:
-    with session_scope(sessions) as session:
-        release_in(session, held)
+def start(session: Session, held: Claim, values: dict[str, Any]) -> bool:
+    """Mark the leased transfer RUNNING with ``values`` (more of its columns); False, with the
+    caller's transaction rolled back, when it is no longer PENDING (another worker runs it, or
+    it was cancelled meanwhile). The claim holds once the transaction commits."""
+    started = affected(
+        session,
+        _START,
+        {
+            **values,
+            "b_transfer": held.transfer_id,
+            "b_now": held.started_at,
+            "b_worker": held.worker,
+        },
+    )
+    if started != 1:
+        session.rollback()
+        return False
+    return True
 
 
 def release_in(session: Session, held: Claim) -> None:
@@ -145,8 +157,22 @@ def release_in(session: Session, held: Claim) -> None:
     )
 
 
+def conclude_in(session: Session, held: Claim, summary: dict[str, Any]) -> None:
+    """Set the destination's ``summary`` fields and give its lease back if this transfer
+    still holds it (within the caller's transaction)."""
+    affected(
+        session,
+        _CONCLUDE,
+        {**summary, "b_destination": held.destination_id, "b_holder": str(held.transfer_id)},
+    )
+
+
 class Heartbeat:
-    """Renews the lease every ``interval`` and notices cancellation requests."""
+    """Renews the lease every ``interval`` and notices cancellation requests.
+
+    The transfers of a process share one thread per interval (``_Beats``): starting a thread
+    for each would cost a short transfer more than its own work.
+    """
 
     def __init__(
         self, sessions: sessionmaker[Session], held: Claim, *, interval: timedelta, lease: timedelta
@@ -157,18 +183,13 @@ class Heartbeat:
         self.lease = lease
         self.cancelled = threading.Event()
         self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"heartbeat-{held.transfer_id}", daemon=True
-        )
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        _beats(self.interval.total_seconds()).add(self)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.interval.total_seconds() + 5)
+        _beats(self.interval.total_seconds()).discard(self)
 
     def beat(self) -> None:
         now = utcnow()
@@ -196,11 +217,70 @@ class Heartbeat:
             if requested is not None:
                 self.cancelled.set()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval.total_seconds()):
-            try:
-                self.beat()
-            except Exception:
-                log.warning(
-                    "heartbeat_failed", transfer_id=str(self.held.transfer_id), exc_info=True
+
+class _Beats:
+    """The heartbeats of one interval, renewed by one thread, which runs while there are any.
+
+    A heartbeat added between two rounds is first renewed at the next round, within one
+    interval, as a thread of its own would do; the claim's lease outlasts that.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._members: set[Heartbeat] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, heartbeat: Heartbeat) -> None:
+        with self._lock:
+            self._members.add(heartbeat)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name=f"ferry-heartbeats-{self.interval:g}s", daemon=True
                 )
+                self._thread.start()
+
+    def discard(self, heartbeat: Heartbeat) -> None:
+        with self._lock:
+            self._members.discard(heartbeat)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            with self._lock:
+                if not self._members:
+                    self._thread = None
+                    return
+                due = list(self._members)
+            for heartbeat in due:
+                with self._lock:
+                    if heartbeat not in self._members:
+                        continue
+                try:
+                    heartbeat.beat()
+                except Exception:
+                    log.warning(
+                        "heartbeat_failed",
+                        transfer_id=str(heartbeat.held.transfer_id),
+                        exc_info=True,
+                    )
+
+
+_BEATS: dict[float, _Beats] = {}
+_BEATS_LOCK = threading.Lock()
+
+
+def _forget_beats() -> None:
+    # A forked process (a prefork worker's child) has none of its parent's threads.
+    _BEATS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_beats)
+
+
+def _beats(interval: float) -> _Beats:
+    with _BEATS_LOCK:
+        found = _BEATS.get(interval)
+        if found is None:
+            found = _BEATS[interval] = _Beats(interval)
+        return found

@@ -8,9 +8,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Row, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ferry.connectors import registry
@@ -20,6 +20,7 @@ from ferry.db.base import table
 from ferry.db.models import (
     DataModel,
     Destination,
+    Environment,
     Recipient,
     RecipientSourceCredential,
     Source,
@@ -70,6 +71,7 @@ def _epoch(seconds: int | None) -> datetime | None:
 
 
 _TRANSFER = table(Transfer)
+_ENVIRONMENT = table(Environment)
 _DESTINATION = table(Destination)
 _RECIPIENT = table(Recipient)
 _MODEL = table(DataModel)
@@ -79,20 +81,21 @@ _WATERMARK = table(Watermark)
 
 # Prebuilt statements: building and keying a statement costs several times what running it
 # does, and a worker plans thousands of short transfers.
-_TRANSFER_ROW = select(
-    _TRANSFER.c.id,
-    _TRANSFER.c.destination_id,
-    _TRANSFER.c.environment_id,
-    _TRANSFER.c.models,
-    _TRANSFER.c.is_full_refresh,
-    _TRANSFER.c.is_debug_mode,
-    _TRANSFER.c.start_transfer_window_at,
-    _TRANSFER.c.end_transfer_window_at,
-).where(_TRANSFER.c.id == bindparam("transfer_id"))
-_DESTINATION_ROW = (
+# Everything about a transfer that claiming, naming (in logs) and planning it needs, in one
+# round trip: the transfer, its environment, its destination and that destination's recipient.
+_TRANSFER_ROW = (
     select(
-        _DESTINATION.c.id,
-        _DESTINATION.c.environment_id,
+        _TRANSFER.c.id,
+        _TRANSFER.c.status,
+        _TRANSFER.c.destination_id,
+        _TRANSFER.c.environment_id,
+        _TRANSFER.c.models,
+        _TRANSFER.c.is_full_refresh,
+        _TRANSFER.c.is_debug_mode,
+        _TRANSFER.c.start_transfer_window_at,
+        _TRANSFER.c.end_transfer_window_at,
+        _ENVIRONMENT.c.organization_id,
+        _ENVIRONMENT.c.kind.label("environment"),
         _DESTINATION.c.vendor,
         _DESTINATION.c.config,
         _DESTINATION.c.sealed_secrets,
@@ -103,8 +106,10 @@ _DESTINATION_ROW = (
         _RECIPIENT.c.products.label("recipient_products"),
         _RECIPIENT.c.default_full_refresh_min_start_time_epoch,
     )
-    .join_from(_DESTINATION, _RECIPIENT, _DESTINATION.c.recipient_id == _RECIPIENT.c.id)
-    .where(_DESTINATION.c.id == bindparam("destination_id"))
+    .join_from(_TRANSFER, _ENVIRONMENT, _ENVIRONMENT.c.id == _TRANSFER.c.environment_id)
+    .join(_DESTINATION, _DESTINATION.c.id == _TRANSFER.c.destination_id)
+    .join(_RECIPIENT, _RECIPIENT.c.id == _DESTINATION.c.recipient_id)
+    .where(_TRANSFER.c.id == bindparam("transfer_id"))
 )
 _MODEL_ROWS = select(
     _MODEL.c.id, _MODEL.c.revision_id, _MODEL.c.model_name, _MODEL.c.config, _MODEL.c.source_id
@@ -140,11 +145,15 @@ _WATERMARKS = select(_WATERMARK.c.model_name, _WATERMARK.c.value).where(
 )
 
 
-def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
-    transfer = session.execute(_TRANSFER_ROW, {"transfer_id": transfer_id}).one()
-    destination = session.execute(
-        _DESTINATION_ROW, {"destination_id": transfer.destination_id}
-    ).one()
+def transfer_row(session: Session, transfer_id: uuid.UUID) -> Row[Any] | None:
+    """The transfer with its environment, destination and recipient (see ``_TRANSFER_ROW``);
+    None when there is no such transfer."""
+    found = session.execute(_TRANSFER_ROW, {"transfer_id": transfer_id}).one_or_none()
+    return cast("Row[Any] | None", found)
+
+
+def build(session: Session, transfer: Row[Any]) -> TransferPlan:
+    """The plan of a transfer, from its ``transfer_row``."""
     scope = Scope(
         organization_id=uuid.UUID(int=0),
         environment_id=transfer.environment_id,
@@ -152,24 +161,22 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
         actor_type="worker",
         actor_id=None,
     )
-    destination_class = registry.destination_class(destination.vendor)
+    destination_class = registry.destination_class(transfer.vendor)
     destination_connector = destination_class(
-        vendors.revealed(
-            session, destination.config, destination.sealed_secrets, destination_class
-        ),
+        vendors.revealed(session, transfer.config, transfer.sealed_secrets, destination_class),
         context=ssh_keys.context_for(
-            session, environment_id=destination.environment_id, config=destination.config
+            session,
+            environment_id=transfer.environment_id,
+            config=transfer.config,
         ),
     )
     wanted: list[str] = transfer.models or destinations.received_models(
         session,
         scope=scope,
         product_names=(
-            destination.products
-            if destination.products is not None
-            else destination.recipient_products
+            transfer.products if transfer.products is not None else transfer.recipient_products
         ),
-        enabled_models=destination.enabled_models,
+        enabled_models=transfer.enabled_models,
     )
     by_name = {
         row.model_name: row
@@ -180,7 +187,7 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
     marks: dict[str, str] = {}
     if by_name and not transfer.is_full_refresh:
         found = session.execute(
-            _WATERMARKS, {"destination_id": destination.id, "names": list(by_name)}
+            _WATERMARKS, {"destination_id": transfer.destination_id, "names": list(by_name)}
         )
         marks = {row.model_name: row.value for row in found}
     connectors: dict[uuid.UUID, tuple[uuid.UUID, SourceConnector] | ConnectorError] = {}
@@ -208,7 +215,7 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
         if source is None:
             try:
                 source = _source_for(
-                    session, scope, row.model_name, row.source_id, config, destination.recipient_id
+                    session, scope, row.model_name, row.source_id, config, transfer.recipient_id
                 )
             except ConnectorError as exc:
                 source = exc
@@ -229,14 +236,14 @@ def build(session: Session, transfer_id: uuid.UUID) -> TransferPlan:
         )
     return TransferPlan(
         transfer_id=transfer.id,
-        destination_id=destination.id,
-        tenant=destination.id_in_provider_system,
+        destination_id=transfer.destination_id,
+        tenant=transfer.id_in_provider_system,
         destination=destination_connector,
         is_full_refresh=transfer.is_full_refresh,
         is_debug_mode=transfer.is_debug_mode,
         window_start=transfer.start_transfer_window_at,
         window_end=transfer.end_transfer_window_at,
-        backfill_floor=_epoch(destination.default_full_refresh_min_start_time_epoch),
+        backfill_floor=_epoch(transfer.default_full_refresh_min_start_time_epoch),
         models=plans,
         unrunnable=unrunnable,
     )

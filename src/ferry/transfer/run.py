@@ -13,6 +13,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,12 +37,12 @@ from ferry.connectors.base import (
 from ferry.connectors.types import TableSpec, conform
 from ferry.db.base import table, utcnow
 from ferry.db.engine import affected, session_scope
-from ferry.db.models import Destination, Transfer, TransferStatus
+from ferry.db.models import Transfer, TransferStatus
 from ferry.errors import ConnectorError, FerryError, Transient
 from ferry.services import webhook_delivery
 from ferry.settings import Settings
 from ferry.transfer import lease, memory, watermarks
-from ferry.transfer.plan import ModelPlan, TransferPlan, build
+from ferry.transfer.plan import ModelPlan, TransferPlan, build, transfer_row
 from ferry.transfer.windows import Piece, Windows
 
 log = structlog.get_logger(__name__)
@@ -138,29 +139,56 @@ class Progress:
                 also(session)
 
 
-@logs.logged_transfer
 def run(
     sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, settings: Settings
 ) -> str | None:
     """Run a PENDING transfer to its end; returns the final status (None: nothing to do).
 
     Raises Transient (after putting the transfer back to PENDING) when every model failed for
-    a reason worth retrying and this is not the final attempt.
+    a reason worth retrying and this is not the final attempt. Log lines of the run, and of
+    any thread that names the transfer, carry its destination, organization and environment.
     """
     memory.use_returning_allocator()
     lease_time = timedelta(seconds=settings.worker.lease_seconds)
-    # The claim and the plan share one metadata transaction; a plan that cannot be built
-    # (a config that no longer decrypts, say) fails the claimed transfer below.
-    with session_scope(sessions) as session:
-        held = lease.claim_in(session, transfer_id, worker=worker, lease=lease_time)
-        if held is None:
-            return None
-        planned: TransferPlan | Exception
-        try:
-            planned = build(session, transfer_id)
-            _snapshot(session, planned)
-        except Exception as exc:
-            planned = exc
+    with ExitStack() as named:
+        # The read, the claim and the plan share one metadata transaction; a plan that cannot
+        # be built (a config that no longer decrypts, say) fails the claimed transfer below.
+        with session_scope(sessions) as session:
+            row = transfer_row(session, transfer_id)
+            if row is None:
+                return None
+            named.enter_context(
+                logs.transfer_context(
+                    transfer_id=transfer_id,
+                    destination_id=row.destination_id,
+                    organization_id=row.organization_id,
+                    environment=row.environment,
+                )
+            )
+            held = lease.take(session, row, worker=worker, lease=lease_time)
+            if held is None:
+                return None
+            planned: TransferPlan | Exception
+            try:
+                planned = build(session, row)
+            except Exception as exc:
+                planned = exc
+            snapshot = _snapshot(planned) if isinstance(planned, TransferPlan) else {}
+            if not lease.start(session, held, snapshot):
+                return None
+        return _run_claimed(sessions, held, planned, worker=worker, settings=settings)
+
+
+def _run_claimed(
+    sessions: sessionmaker[Session],
+    held: lease.Claim,
+    planned: TransferPlan | Exception,
+    *,
+    worker: str,
+    settings: Settings,
+) -> str:
+    transfer_id = held.transfer_id
+    lease_time = timedelta(seconds=settings.worker.lease_seconds)
     progress = Progress(sessions, transfer_id, debug=held.is_debug_mode)
     progress.say(f"started on {worker}")
     status, error = TransferStatus.ERROR, None
@@ -205,10 +233,8 @@ class _RetryLater(Exception):
 
 
 _TRANSFER = table(Transfer)
-_DESTINATION = table(Destination)
 # Prebuilt: the columns set are the keys of the values passed (see _update_transfer).
 _TRANSFER_UPDATE = update(_TRANSFER).where(_TRANSFER.c.id == bindparam("b_transfer"))
-_DESTINATION_UPDATE = update(_DESTINATION).where(_DESTINATION.c.id == bindparam("b_destination"))
 _NEXT_ATTEMPT = _TRANSFER_UPDATE.values(attempt=_TRANSFER.c.attempt + 1)
 
 
@@ -216,23 +242,19 @@ def _update_transfer(session: Session, transfer_id: uuid.UUID, values: dict[str,
     session.execute(_TRANSFER_UPDATE, {**values, "b_transfer": transfer_id})
 
 
-def _snapshot(session: Session, plan: TransferPlan) -> None:
-    """Record which sources and model revisions the transfer runs with."""
-    _update_transfer(
-        session,
-        plan.transfer_id,
-        {
-            "source_ids": sorted({str(m.source_id) for m in plan.models}),
-            "models_snapshot": [
-                {
-                    "model_id": str(m.model_id),
-                    "model_name": m.name,
-                    "revision_id": str(m.revision_id),
-                }
-                for m in plan.models
-            ],
-        },
-    )
+def _snapshot(plan: TransferPlan) -> dict[str, Any]:
+    """Which sources and model revisions the transfer runs with (columns of its row)."""
+    return {
+        "source_ids": sorted({str(m.source_id) for m in plan.models}),
+        "models_snapshot": [
+            {
+                "model_id": str(m.model_id),
+                "model_name": m.name,
+                "revision_id": str(m.revision_id),
+            }
+            for m in plan.models
+        ],
+    }
 
 
 def _run_models(
@@ -627,9 +649,7 @@ def _finish(
             summary["last_completed_transfer_id"] = held.transfer_id
         if status is TransferStatus.SUCCESS:
             summary["last_successful_transfer_ended_at"] = ended
-        if summary:
-            session.execute(_DESTINATION_UPDATE, {**summary, "b_destination": held.destination_id})
-        lease.release_in(session, held)
+        lease.conclude_in(session, held, summary)
         webhook_delivery.on_transfer_end(
             session,
             environment_id=held.environment_id,
