@@ -393,8 +393,8 @@ def test_postgres_connections_share_one_driver_database_with_builtin_types(
         assert first is not second
         # The driver's type table is built once, not per connection, and a destination
         # never reads the server's whole catalog for it.
-        assert first.adbc_database is second.adbc_database
-        mode = first.adbc_database.get_option("adbc.postgresql.type_resolver_mode")
+        assert first.connection.adbc_database is second.connection.adbc_database
+        mode = first.connection.adbc_database.get_option("adbc.postgresql.type_resolver_mode")
         assert mode == "builtin"
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from tests.connectors.servers import free_port, key_pair
 
-HEAVY = ("duckdb", "boto3", "botocore", "paramiko", "pymysql")
+# Drivers, and the Parquet writer (some MiB that only file destinations need).
+HEAVY = ("duckdb", "boto3", "botocore", "paramiko", "pymysql", "pyarrow.parquet")
 
 _PROLOGUE = """
 import json, resource, sys
@@ -26,7 +27,8 @@ ARGS = json.loads(sys.argv[1])
 # The interpreter's own peak: ru_maxrss would keep the forking pytest process's peak, which
 # Linux carries across exec; VmHWM belongs to the new address space.
 _EPILOGUE = f"""
-_loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+_names = {{m.split(".")[0] for m in sys.modules}} | set(sys.modules)
+_loaded = sorted(_names & set({HEAVY!r}))
 try:
     with open("/proc/self/status") as _status:
         _hwm = [line.split()[1] for line in _status if line.startswith("VmHWM:")]

@@ -216,3 +216,56 @@ def test_postgres_reads_enums_and_domains_as_their_values(tmp_path: Path) -> Non
         config = model(columns=[c.model_dump() for c in columns[:4]] + columns[4:])
         row = next(r for r in read(case, "acme", config=config) if r["order_id"] == 1)
         assert (row["feeling"], row["tag"]) == ("ünïcode ☃", "kept")
+
+
+def test_a_postgres_source_query_cannot_write(tmp_path: Path) -> None:
+    """Ferry's session on the provider's database is read-only: a source query that calls a
+    function writing data fails, and nothing is written."""
+    with CASES["postgres"](tmp_path) as case:
+        before = read(case, "acme")
+        case.execute("CREATE TABLE audit (n integer)")
+        case.execute(
+            "CREATE FUNCTION sneak() RETURNS integer LANGUAGE sql "
+            "AS 'INSERT INTO audit VALUES (1) RETURNING n'"
+        )
+        config = model(
+            source_query="SELECT o.*, sneak() AS n FROM orders o "
+            "WHERE org_id = {{.IdInProviderSystem}}"
+        )
+        with pytest.raises(ConnectorError) as raised:
+            read(case, "acme", config=config)
+        assert "read-only transaction" in raised.value.message
+        case.execute(
+            "DO $$ BEGIN IF EXISTS (SELECT FROM audit) THEN "
+            "RAISE EXCEPTION 'the source query wrote a row'; END IF; END $$"
+        )
+        # The connection it failed on is not reused; the next read works.
+        assert read(case, "acme") == before
+
+
+def test_a_postgres_session_lost_while_rows_stream_is_a_retryable_error(tmp_path: Path) -> None:
+    """The server ending Ferry's session mid-read (a restart, a failover) is worth retrying,
+    and says so; it is not an internal error."""
+    with CASES["postgres"](tmp_path) as case:
+        config = model(
+            source_query="SELECT o.id + g * 10 AS id, o.org_id, o.amount, o.note, o.updated_at "
+            "FROM orders o CROSS JOIN generate_series(0, 200000) AS g "
+            "WHERE org_id = {{.IdInProviderSystem}} "
+            "AND (g % 20000 <> 0 OR pg_sleep(0.05) IS NOT NULL)"
+        )
+        table = TableSpec.from_model(config)
+        request = ReadRequest(
+            model=config, table=table, tenant="acme", window=Window(), batch_bytes=64 * 1024
+        )
+        stream = case.connector.read(request)
+        next(stream)
+        case.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'ferry'"
+        )
+        with pytest.raises(ConnectorError) as raised:
+            for _ in stream:
+                pass
+        assert raised.value.error_code == "PRQL-TRANSIENT"
+        assert raised.value.is_retryable
+        assert "terminating connection" in raised.value.message

@@ -103,7 +103,6 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ferry.connectors.base import (
     Capabilities,
@@ -212,6 +211,9 @@ class _ParquetPart:
     def __init__(self, sink: pa.NativeFile, table: TableSpec) -> None:
         self.table = table
         self.schema = parquet_schema(table)
+        # Imported here: the Parquet writer costs a worker memory only where files are written.
+        import pyarrow.parquet as pq
+
         self.writer = pq.ParquetWriter(sink, self.schema, compression="snappy")
 
     def write(self, batch: pa.RecordBatch) -> None:

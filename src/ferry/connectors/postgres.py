@@ -239,58 +239,91 @@ def _alive(connection: Any) -> bool:
         cursor.execute("SELECT 1")
         cursor.fetchall()
         cursor.close()
-        connection.rollback()
     except adbc_driver_manager.Error:
         return False
     return True
 
 
-def _open(config: VendorConfig, key: str, info: str, types: str) -> Any:
+def _open(config: VendorConfig, key: str, info: str, types: str, *, read_only: bool) -> Any:
     try:
         connection = _DATABASES.open(key, info, types)
     except adbc_driver_manager.Error as exc:
         raise classify(exc, config) from None
     try:
+        # Transactions are begun and ended by ``connect`` itself: left to the driver, its
+        # ingest sends a BEGIN inside the open transaction, and every load would leave a
+        # "there is already a transaction in progress" warning in the server's log.
+        connection.adbc_connection.set_autocommit(True)
         cursor = connection.cursor()
         run(cursor, "SET TIME ZONE 'UTC'")
         run(cursor, "SET standard_conforming_strings = on")
+        if read_only:
+            run(cursor, "SET default_transaction_read_only = on")
         cursor.close()
-        # Session settings done; each use starts a clean transaction (SET TRANSACTION must
-        # come first in one).
-        connection.commit()
     except adbc_driver_manager.Error as exc:
         _close(connection)
         raise classify(exc, config) from None
     return connection
 
 
+class Transaction:
+    """The connection of a ``connect`` block, as the block sees it: ``commit`` ends the block's
+    transaction (nothing may run after it); a block that ends without it is rolled back."""
+
+    __slots__ = ("_cursor", "connection", "open")
+
+    def __init__(self, connection: Any, cursor: Any, *, begun: bool) -> None:
+        self.connection = connection  # the driver's
+        self._cursor = cursor
+        self.open = begun
+
+    def commit(self) -> None:
+        if self.open:
+            run(self._cursor, "COMMIT")
+            self.open = False
+
+
 @contextmanager
 def connect(
-    config: VendorConfig, *, types: str = "server", context: ConnectorContext | None = None
-) -> Iterator[tuple[Any, Any]]:
-    """(connection, cursor) with a transaction begun; rolled back unless committed.
+    config: VendorConfig,
+    *,
+    types: str = "server",
+    context: ConnectorContext | None = None,
+    read_only: bool = False,
+    transaction: bool = True,
+) -> Iterator[tuple[Transaction, Any]]:
+    """(connection, cursor), with a transaction begun unless ``transaction`` is False (each
+    statement is then its own, as a single-statement read wants); rolled back unless
+    committed.
 
     Connections come from, and return to, a per-process pool keyed by the full connection
     string; one that saw any error is closed instead. ``types`` is how the driver learns the
     server's types: "server" reads them all (enums, composites and domains of a source read
     as what they are), "builtin" knows PostgreSQL's own types only, which is all a destination
-    writes and asks for, whatever the number of tables on the server. With an SSH tunnel,
-    ``context`` holds the key it logs in with.
+    writes and asks for, whatever the number of tables on the server. A ``read_only``
+    connection's transactions cannot write (a source's query cannot change the provider's
+    data). With an SSH tunnel, ``context`` holds the key it logs in with.
     """
     info = conninfo(config, context=context)
-    key = f"{types}:{info}"
-    connection = POOL.take(key, _alive, _close) or _open(config, key, info, types)
+    key = f"{types}:{'ro' if read_only else 'rw'}:{info}"
+    connection = POOL.take(key, _alive, _close) or _open(
+        config, key, info, types, read_only=read_only
+    )
     cursor = connection.cursor()
     clean = False
     try:
-        yield connection, cursor
+        if transaction:
+            run(cursor, "BEGIN")
+        state = Transaction(connection, cursor, begun=transaction)
+        yield state, cursor
         clean = True
     except adbc_driver_manager.Error as exc:
         raise classify(exc, config) from None
     finally:
         try:
+            if clean and state.open:
+                run(cursor, "ROLLBACK")
             cursor.close()
-            connection.rollback()
         except adbc_driver_manager.Error:
             clean = False
         if clean:
@@ -312,6 +345,22 @@ _TRANSIENT_STATES = {
     "08003",
     "08006",
 }
+
+
+# The same failures, told by a result stream's error, which carries no SQLSTATE: the server
+# ended the session (restart, failover, pg_terminate_backend), the network dropped it, a
+# timeout or a deadlock cancelled the statement.
+_TRANSIENT_TEXTS = (
+    "terminating connection",
+    "server closed the connection unexpectedly",
+    "could not receive data from server",
+    "no connection to the server",
+    "ssl syscall error",
+    "canceling statement due to statement timeout",
+    "canceling statement due to lock timeout",
+    "deadlock detected",
+    "could not serialize access",
+)
 
 
 def classify(exc: Exception, config: VendorConfig) -> ConnectorError:
@@ -404,7 +453,7 @@ def classify(exc: Exception, config: VendorConfig) -> ConnectorError:
             blame="first_party",
             trace=raw,
         )
-    if state in _TRANSIENT_STATES:
+    if state in _TRANSIENT_STATES or any(sign in text for sign in _TRANSIENT_TEXTS):
         return ConnectorError(
             _first_line(raw),
             error_code="PRQL-TRANSIENT",
@@ -425,6 +474,8 @@ def _sqlstate(text: str) -> str | None:
 
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "database error"
+    # "[libpq] Execution error [PGRES_FATAL_ERROR]: ERROR:  …" from a result stream.
+    line = re.sub(r"^\[libpq\][^:]*:\s*(?:ERROR|FATAL):\s+", "", line)
     return re.sub(r"^[A-Z_]+: ", "", line)[:500]
 
 

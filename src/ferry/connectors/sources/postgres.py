@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -43,9 +44,16 @@ class PostgresFamilySource(SqlSource):
         schema = self.config.public_view().get("schema")
         return str(schema) if schema else None
 
+    def _connect(self) -> AbstractContextManager[tuple[postgres.Transaction, Any]]:
+        # Every read is one statement, hence one snapshot: no transaction to begin or end, and
+        # the session cannot write.
+        return postgres.connect(
+            self.config, context=self.context, read_only=True, transaction=False
+        )
+
     def check(self) -> None:
         schema = self._schema
-        with postgres.connect(self.config, context=self.context) as (_, cursor):
+        with self._connect() as (_, cursor):
             cursor.execute(
                 "SELECT has_database_privilege(current_database(), 'CONNECT'), "
                 "n.oid IS NOT NULL, coalesce(has_schema_privilege(n.oid, 'USAGE'), false) "
@@ -83,7 +91,7 @@ class PostgresFamilySource(SqlSource):
         cached: dict[str, SourceColumn] | None = _COLUMNS.get(key)
         if cached is not None:
             return cached
-        with postgres.connect(self.config, context=self.context) as (_, cursor):
+        with self._connect() as (_, cursor):
             found = (
                 self._query_columns(cursor, model)
                 if model.source_query
@@ -164,7 +172,7 @@ class PostgresFamilySource(SqlSource):
         cached: datetime | None = _HORIZONS.get(key)
         if cached is not None:
             return cached
-        with postgres.connect(self.config, context=self.context) as (_, cursor):
+        with self._connect() as (_, cursor):
             cursor.execute(
                 "SELECT coalesce(min(xact_start), now()) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
@@ -177,9 +185,8 @@ class PostgresFamilySource(SqlSource):
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         columns = self.columns(request.model) if not request.model.source_query else {}
         sql = self.select_sql(request, columns)
-        with postgres.connect(self.config, context=self.context) as (_, cursor):
-            # One snapshot for the whole read: rows committed meanwhile wait for the next run.
-            postgres.run(cursor, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        with self._connect() as (_, cursor):
+            # One statement, so one snapshot: rows committed meanwhile wait for the next run.
             cursor.adbc_statement.set_options(
                 **{"adbc.postgresql.batch_size_hint_bytes": str(request.batch_bytes)}
             )
@@ -187,7 +194,9 @@ class PostgresFamilySource(SqlSource):
                 cursor.execute(sql)
                 reader = cursor.fetch_record_batch()
                 yield from reader
-            except adbc_driver_manager.Error as exc:
+            # An error met while rows stream (the session ended, the query failed on a row)
+            # comes from the Arrow reader, as ArrowInvalid or OSError.
+            except (adbc_driver_manager.Error, pa.ArrowException, OSError) as exc:
                 raise postgres.classify(exc, self.config) from None
 
 
