@@ -3,6 +3,8 @@ the bastion, forwarding to the machine's PostgreSQL and MariaDB, and each way it
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -265,6 +267,34 @@ def test_each_tunnel_failure_says_what_went_wrong(
     for error in (rejected, closed, unknown, unreachable, no_private_half, no_key):
         assert bastion.key.private not in error.message + error.trace
         assert stranger.private not in error.message + error.trace
+
+
+def test_a_silent_bastion_holds_up_no_other_tunnel(
+    bastion: SshServer, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bastion that accepts the connection and then says nothing keeps its own tunnel waiting
+    until the connect timeout, and only that one."""
+    monkeypatch.setattr(ssh, "CONNECT_TIMEOUT_SECONDS", 6)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        stuck: list[ConnectorError] = []
+        waiting = threading.Thread(
+            target=lambda: stuck.append(
+                failure(
+                    pg_config(pg_database, bastion, ssh_tunnel_port=silent.getsockname()[1]),
+                    keys(bastion),
+                )
+            )
+        )
+        waiting.start()
+        accepted, _ = silent.accept()  # the first tunnel now waits for the bastion's greeting
+        with accepted:
+            ssh.close_all()
+            make("destination", "postgres", pg_config(pg_database, bastion), keys(bastion)).check()
+            assert waiting.is_alive(), "the working bastion's tunnel waited for the silent one"
+            waiting.join()
+    assert stuck[0].is_retryable
 
 
 def test_a_key_ferry_generated_opens_a_tunnel_through_the_api(

@@ -195,10 +195,15 @@ def _pump(local: socket.socket, channel: paramiko.Channel) -> None:
 
 
 class _Tunnels:
-    """The process's tunnels, by bastion, user, key and database address."""
+    """The process's tunnels, by bastion, user, key and database address.
+
+    Opening one holds a lock of that tunnel's own: a bastion slow to answer (up to the connect
+    timeout) holds up only the connections that need it.
+    """
 
     def __init__(self) -> None:
         self._open: dict[tuple[Bastion, str, tuple[str, int]], _Tunnel] = {}
+        self._opening: dict[tuple[Bastion, str, tuple[str, int]], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def port(
@@ -216,11 +221,19 @@ class _Tunnels:
             tunnel = self._open.get(key)
             if tunnel is not None and tunnel.alive():
                 return tunnel.port
-            if tunnel is not None:
-                tunnel.close()
-                del self._open[key]
+            opening = self._opening.setdefault(key, threading.Lock())
+        with opening:
+            with self._lock:
+                tunnel = self._open.get(key)
+                if tunnel is not None and tunnel.alive():
+                    # Opened by another thread meanwhile.
+                    return tunnel.port
+                stale = self._open.pop(key, None)
+            if stale is not None:
+                stale.close()
             tunnel = _open(bastion, _parsed(pem), target)
-            self._open[key] = tunnel
+            with self._lock:
+                self._open[key] = tunnel
             return tunnel.port
 
     def close_all(self) -> None:
