@@ -30,7 +30,7 @@ def queues(settings: Settings) -> list[str]:
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("ferry", broker=settings.broker_url or "memory://")
+    app = Celery("ferry", broker=settings.broker_url or "memory://localhost//")
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -112,6 +112,10 @@ def serve(
         host=host,
         port=port,
         proxy_headers=True,
+        # uvicorn's own lines (startup, errors) go out in Ferry's format; requests are logged
+        # by Ferry's middleware, with their organization and route.
+        log_config=None,
+        access_log=False,
         log_level=settings.log_level.lower(),
         server_header=False,
     )

@@ -75,6 +75,45 @@ def configure(
         logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=False,
     )
+    _route_library_logs(renderer, output, debug=level.upper() == "DEBUG")
+
+
+class _LibraryHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure`` puts on the root logger (replaced when it runs again)."""
+
+
+def _route_library_logs(renderer: structlog.types.Processor, output: TextIO, debug: bool) -> None:
+    """Lines the libraries write through the standard logging module (uvicorn, Celery,
+    paramiko…) in Ferry's own format and fields, so one parser reads a process's whole output:
+    warnings and errors only, everything at DEBUG."""
+    handler = _LibraryHandler(output)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                _merge_request_fields,
+                _merge_transfer_fields,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _LibraryHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    # Python warnings (a library's SecurityWarning, a deprecation) as lines of their own.
+    logging.captureWarnings(True)
+    # paramiko reports at ERROR, with tracebacks, failures that Ferry reports itself as the
+    # connector's error (a bastion that cannot reach the database, say); shown at DEBUG.
+    logging.getLogger("paramiko").setLevel(logging.NOTSET if debug else logging.CRITICAL)
 
 
 def _strings(fields: Mapping[str, object]) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,9 +34,13 @@ class Captured:
 @pytest.fixture
 def captured_logs() -> Iterator[Captured]:
     saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     captured = Captured()
     logs.configure("DEBUG", json_lines=True, file=captured.buffer)
     try:
         yield captured
     finally:
         structlog.configure(**saved)
+        root.handlers[:] = handlers
+        root.setLevel(level)

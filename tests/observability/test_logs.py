@@ -3,6 +3,7 @@ its destination and its organization in a worker (threads included)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from typing import Any
@@ -136,3 +137,33 @@ def test_threads_of_a_running_transfer_name_it_too(captured_logs: Captured) -> N
     assert beat_line["environment"] == "staging"
     assert beat_line["organization_id"] == "org-1"
     assert "transfer_id" not in other
+
+
+def test_libraries_lines_come_out_in_ferrys_format(captured_logs: Captured) -> None:
+    """What uvicorn, Celery or paramiko log through the standard logging module is one JSON
+    line like Ferry's own, with the transfer's fields; paramiko's errors, which Ferry reports
+    itself as the connector's error, only at DEBUG."""
+    logs.configure("INFO", json_lines=True, file=captured_logs.buffer)
+    transfer_id, destination_id = str(uuid.uuid4()), str(uuid.uuid4())
+    with logs.transfer_context(transfer_id=transfer_id, destination_id=destination_id):
+        logging.getLogger("celery.worker").warning("broker lost; reconnecting")
+        logging.getLogger("sqlalchemy.engine.Engine").info("SELECT secret_column")
+        logging.getLogger("paramiko.transport").error("channel open FAILED")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    warning, failure = captured_logs.lines()
+    assert warning["event"] == "broker lost; reconnecting"
+    assert (warning["level"], warning["logger"]) == ("warning", "celery.worker")
+    assert warning["transfer_id"] == transfer_id
+    assert warning["destination_id"] == destination_id
+    assert "timestamp" in warning
+    assert failure["level"] == "error"
+    assert "ValueError: boom" in failure["exception"]
+
+    captured_logs.clear()
+    logs.configure("DEBUG", json_lines=True, file=captured_logs.buffer)
+    logging.getLogger("paramiko.transport").error("channel open FAILED")
+    (shown,) = captured_logs.lines()
+    assert shown["event"] == "channel open FAILED"
