@@ -87,6 +87,7 @@ def moto_server(directory: Path) -> Iterator[str]:
 class PostgresServer:
     port: int
     password: str  # of the superuser ``postgres``; every TCP login needs its password
+    log: Path  # the server's own log (warnings and errors it reported)
 
 
 def _postgres_bin() -> Path | None:
@@ -148,8 +149,9 @@ def postgres_server() -> Iterator[PostgresServer]:
             "-c",
             "fsync=off",
         ]
-        with _running(command, port, directory / "postgres.log", **as_user):
-            yield PostgresServer(port, password)
+        log = directory / "postgres.log"
+        with _running(command, port, log, **as_user):
+            yield PostgresServer(port, password, log)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

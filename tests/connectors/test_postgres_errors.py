@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from ferry.connectors import registry
-from ferry.connectors.base import WriteContext, WriteMode
+from ferry.connectors.base import ReadRequest, Window, WriteContext, WriteMode
 from ferry.connectors.types import ColumnSpec, TableSpec
 from ferry.errors import ConnectorError
-from ferry.modelconfig import DataType
+from ferry.modelconfig import DataType, ModelConfig
 from tests import factories
 from tests.conftest import Api
 from tests.connectors.servers import PostgresServer, postgres_server
@@ -247,3 +247,51 @@ def test_a_source_schema_must_exist_and_be_readable(place: tuple[str, str]) -> N
     assert hidden.error_code == "PRQL-PERMISSION"
     assert "USAGE" in hidden.message
     assert "hidden" in hidden.message
+
+
+def test_loads_and_reads_leave_no_warning_in_the_server_log(guarded: PostgresServer) -> None:
+    """A recipient's DBA reads the server's log: Ferry's transactions leave nothing there (the
+    driver used to send a BEGIN inside each load's open transaction, a warning every time)."""
+    schema = f"out_{uuid.uuid4().hex[:8]}"
+    config = settings(guarded.port, guarded.password, schema=schema)
+    cls = registry.destination_class("postgres")
+    connector = cls(cls.config_model.model_validate(config))
+    connector.check()
+    for mode, ids, expect in (
+        (WriteMode.UPSERT, range(1, 101), False),  # the first load, straight into the table
+        (WriteMode.UPSERT, range(50, 151), True),  # a merge through staging
+        (WriteMode.UPSERT, range(200, 200), True),  # nothing new
+        (WriteMode.REPLACE, range(1, 21), True),  # a full refresh
+    ):
+        rows = [{"id": i, "name": f"n{i}", "updated_at": T0} for i in ids]
+        connector.write(
+            TABLE,
+            iter([pa.RecordBatch.from_pylist(rows, schema=TABLE.arrow_schema())]),
+            mode=mode,
+            context=WriteContext(transfer_id=f"t-{ids.start}", model_id="m", status_time=T0),
+            expect_table=expect,
+        )
+    source_cls = registry.source_class("postgres")
+    source = source_cls(source_cls.config_model.model_validate(config))
+    source.check()
+    model = ModelConfig.model_validate(
+        {
+            "model_name": "items",
+            "source_table": f"{schema}.items",
+            "organization_column": "name",
+            "columns": [
+                {"name_in_source": c.name, "name_in_destination": c.name, "data_type": t}
+                | ({"is_primary_key": True} if c.is_primary_key else {})
+                | ({"is_last_modified": True} if c.is_last_modified else {})
+                for c, t in zip(TABLE.columns, ("bigint", "string", "timestamp"), strict=True)
+            ],
+        }
+    )
+    source.columns(model)
+    source.horizon()
+    request = ReadRequest(
+        model=model, table=TableSpec.from_model(model), tenant="n5", window=Window()
+    )
+    assert sum(batch.num_rows for batch in source.read(request)) == 1
+    logged = guarded.log.read_text(errors="replace")
+    assert "WARNING" not in logged, logged[-2000:]
