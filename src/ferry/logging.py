@@ -61,11 +61,8 @@ def configure(
     )
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            _merge_request_fields,
-            _merge_transfer_fields,
+            *_fields(),
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -76,6 +73,17 @@ def configure(
         cache_logger_on_first_use=False,
     )
     _route_library_logs(renderer, output, debug=level.upper() == "DEBUG")
+
+
+def _fields() -> list[structlog.types.Processor]:
+    """What every line carries, Ferry's and the libraries': the request's and the transfer's
+    fields, and the time."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        _merge_request_fields,
+        _merge_transfer_fields,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
 
 
 class _LibraryHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -90,12 +98,9 @@ def _route_library_logs(renderer: structlog.types.Processor, output: TextIO, deb
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
-                structlog.contextvars.merge_contextvars,
-                _merge_request_fields,
-                _merge_transfer_fields,
+                *_fields(),
                 structlog.stdlib.add_log_level,
                 structlog.stdlib.add_logger_name,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
             ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -188,6 +188,19 @@ def login(database: str, role: str, schema: str) -> dict[str, Any]:
     )
 
 
+def load(connector: Any, *rounds: tuple[WriteMode, range, bool]) -> None:
+    """One write of rows ``ids`` per round, in ``mode``, expecting the table or not."""
+    for mode, ids, expect in rounds:
+        rows = [{"id": i, "name": f"n{i}", "updated_at": T0} for i in ids]
+        connector.write(
+            TABLE,
+            iter([pa.RecordBatch.from_pylist(rows, schema=TABLE.arrow_schema())]),
+            mode=mode,
+            context=WriteContext(transfer_id=f"t-{ids.start}", model_id="m", status_time=T0),
+            expect_table=expect,
+        )
+
+
 def test_a_destination_schema_granted_to_the_user_alone_is_enough(
     place: tuple[str, str],
 ) -> None:
@@ -199,19 +212,12 @@ def test_a_destination_schema_granted_to_the_user_alone_is_enough(
     cls = registry.destination_class("postgres")
     connector = cls(cls.config_model.model_validate(config))
     # Loads work too: the first one, a merge through staging, a full refresh.
-    for mode, ids, expect in (
+    load(
+        connector,
         (WriteMode.UPSERT, range(1, 101), False),
         (WriteMode.UPSERT, range(50, 151), True),
         (WriteMode.REPLACE, range(1, 21), True),
-    ):
-        rows = [{"id": i, "name": f"n{i}", "updated_at": T0} for i in ids]
-        connector.write(
-            TABLE,
-            iter([pa.RecordBatch.from_pylist(rows, schema=TABLE.arrow_schema())]),
-            mode=mode,
-            context=WriteContext(transfer_id=f"t-{len(rows)}", model_id="m", status_time=T0),
-            expect_table=expect,
-        )
+    )
     assert rows_in(database, "SELECT count(*), max(id) FROM shared.items") == [(20, 20)]
     assert rows_in(database, "SELECT data_model_name FROM shared._transfer_status") == [("items",)]
     # A schema that is not there needs CREATE on the database, which this user lacks.
@@ -257,20 +263,13 @@ def test_loads_and_reads_leave_no_warning_in_the_server_log(guarded: PostgresSer
     cls = registry.destination_class("postgres")
     connector = cls(cls.config_model.model_validate(config))
     connector.check()
-    for mode, ids, expect in (
+    load(
+        connector,
         (WriteMode.UPSERT, range(1, 101), False),  # the first load, straight into the table
         (WriteMode.UPSERT, range(50, 151), True),  # a merge through staging
         (WriteMode.UPSERT, range(200, 200), True),  # nothing new
         (WriteMode.REPLACE, range(1, 21), True),  # a full refresh
-    ):
-        rows = [{"id": i, "name": f"n{i}", "updated_at": T0} for i in ids]
-        connector.write(
-            TABLE,
-            iter([pa.RecordBatch.from_pylist(rows, schema=TABLE.arrow_schema())]),
-            mode=mode,
-            context=WriteContext(transfer_id=f"t-{ids.start}", model_id="m", status_time=T0),
-            expect_table=expect,
-        )
+    )
     source_cls = registry.source_class("postgres")
     source = source_cls(source_cls.config_model.model_validate(config))
     source.check()
