@@ -16,7 +16,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ferry import transfer
+from ferry.db.engine import session_scope
+from ferry.db.models import Transfer
 from ferry.logging import configure
 from ferry.runtime import Runtime
 from ferry.settings import Settings
@@ -34,21 +38,26 @@ def peak_mib() -> float:
 
 def main() -> None:
     job = json.load(sys.stdin)
+    settings = {"database_url": job["database_url"], "secret_key": job["secret_key"]}
+    if "group_size" in job:
+        settings["worker"] = {"group_size": job["group_size"]}
     configure("WARNING")
-    runtime = Runtime.build(
-        Settings(database_url=job["database_url"], secret_key=job["secret_key"])
-    )
+    runtime = Runtime.build(Settings(**settings))
+    ids = [uuid.UUID(t) for t in job["transfer_ids"]]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=job["workers"]) as pool:
-        statuses = list(
+        # As a worker's tasks do: a transfer that ran in another's pass is found done.
+        list(
             pool.map(
                 lambda t: transfer.run(
-                    runtime.sessions, uuid.UUID(t), worker="bench", settings=runtime.settings
+                    runtime.sessions, t, worker="bench", settings=runtime.settings
                 ),
-                job["transfer_ids"],
+                ids,
             )
         )
     seconds = time.perf_counter() - started
+    with session_scope(runtime.sessions) as session:
+        statuses = session.scalars(select(Transfer.status).where(Transfer.id.in_(ids))).all()
     runtime.engine.dispose()
     failed = [s for s in statuses if s != "SUCCESS"]
     json.dump({"seconds": seconds, "peak_mib": peak_mib(), "failed": failed[:3]}, sys.stdout)

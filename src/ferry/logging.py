@@ -180,6 +180,21 @@ def transfer_context(**fields: object) -> Iterator[None]:
         structlog.contextvars.bind_contextvars(**saved)
 
 
+@contextmanager
+def transfer_fields(**fields: object) -> Iterator[None]:
+    """Give the lines that name a transfer (``transfer_id=…``) its fields while the block
+    runs, without binding them to every line: for a thread running several transfers."""
+    values = _strings(fields)
+    transfer_id = values["transfer_id"]
+    with _running_lock:
+        _running_transfers[transfer_id] = values
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running_transfers.pop(transfer_id, None)
+
+
 def _merge_request_fields(
     _logger: object, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:

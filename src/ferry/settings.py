@@ -24,6 +24,9 @@ class WorkerSettings(BaseModel):
     batch_bytes: int = Field(default=512 * 1024, ge=1024)
     # Attempts of a transfer whose every model failed for a reason worth retrying.
     max_attempts: int = Field(default=5, ge=1, le=50)
+    # How many pending transfers to one database server (schemas behind one login) a worker
+    # runs in one pass (see transfer.group); 1 runs every transfer on its own.
+    group_size: int = Field(default=100, ge=1, le=1000)
 
 
 class Settings(BaseSettings):

@@ -3,7 +3,9 @@ the transfer engine uses (``check``, ``columns``, ``read``, ``write``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -100,11 +102,28 @@ class ReadRequest:
     template: Mapping[str, Any] = field(default_factory=dict)
 
 
+# The column a grouped read adds: which tenant each row belongs to.
+TENANT_COLUMN = "_ferry_tenant"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRead:
+    """Several tenants' rows of one model in one read, each tenant in its own window."""
+
+    model: ModelConfig
+    table: TableSpec
+    windows: Mapping[str, Window]
+    batch_rows: int = 50_000
+    batch_bytes: int = 1024 * 1024
+
+
 class SourceConnector(Connector):
     """A provider database that models are read from."""
 
     # Re-read window below the watermark, for rows committed late with an older timestamp.
     lookback: ClassVar[timedelta] = DEFAULT_LOOKBACK
+    # Whether ``read_group`` can serve several tenants in one query.
+    reads_groups: ClassVar[bool] = False
 
     def columns(self, model: ModelConfig) -> dict[str, SourceColumn]:
         """The columns of the model's table (or query), by source name."""
@@ -143,6 +162,11 @@ class SourceConnector(Connector):
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         """The tenant's rows in the window, ordered by (last_modified, key), in batches whose
         columns carry the destination names."""
+        raise self.unavailable()
+
+    def read_group(self, request: GroupRead) -> Iterator[pa.RecordBatch]:
+        """The rows of every tenant of the request in its window, in no particular order, in
+        batches whose columns carry the destination names followed by ``TENANT_COLUMN``."""
         raise self.unavailable()
 
     def horizon(self) -> datetime | None:
@@ -200,12 +224,51 @@ class TableMissing(Exception):
     engine backfills it instead of applying changes to nothing."""
 
 
+@dataclass(frozen=True, slots=True)
+class GroupTarget:
+    """One tenant's destination in a grouped write."""
+
+    tenant: str
+    destination: DestinationConnector
+    # The model's table was written before: a missing one is backfilled, not resumed.
+    expect_table: bool
+
+
+@dataclass(slots=True)
+class GroupResult:
+    results: dict[str, WriteResult] = field(default_factory=dict)
+    # Tenants whose table had gone (see TableMissing): nothing was written for them.
+    missing: set[str] = field(default_factory=set)
+
+
 class DestinationConnector(Connector):
     """A recipient's warehouse, database or bucket that models are written to."""
 
     # Dotted config paths naming the place written to; two recipients never share one.
     target_fields: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[Capabilities]
+    # Whether transfers to several places behind one connection can share one pass
+    # (``write_group``); the public config fields naming the place within that connection.
+    writes_groups: ClassVar[bool] = False
+    place_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def placement_key(cls, public: Mapping[str, Any]) -> str | None:
+        """A digest of the connection a destination writes through (its public config but the
+        place within it), or None when its transfers cannot share a pass. Secrets are not in
+        it: a pass shares a connection only among configs that are equal, secrets included."""
+        if not cls.writes_groups:
+            return None
+        rest = {k: v for k, v in public.items() if k not in cls.place_fields}
+        digest = json.dumps([cls.vendor, rest], sort_keys=True, default=str)
+        return hashlib.sha256(digest.encode()).hexdigest()
+
+    def connection_identity(self) -> str:
+        """The whole config but the place, secrets included: destinations with equal
+        identities may share one connection."""
+        revealed = self.config.reveal()
+        rest = {k: v for k, v in revealed.items() if k not in self.place_fields}
+        return json.dumps([self.vendor, rest], sort_keys=True, default=str)
 
     def has_table(self, table: TableSpec) -> bool:
         """Whether the model's table exists (a dropped table is backfilled, not resumed)."""
@@ -224,4 +287,17 @@ class DestinationConnector(Connector):
 
         With ``expect_table``, a missing table raises TableMissing before anything is read.
         """
+        raise self.unavailable()
+
+    def write_group(
+        self,
+        table: TableSpec,
+        batches: Iterator[pa.RecordBatch],
+        *,
+        targets: Sequence[GroupTarget],
+        context: WriteContext,
+    ) -> GroupResult:
+        """Merge several tenants' rows (batches from ``read_group``) into their own tables,
+        each behind the same connection as this one, with each tenant's ``_transfer_status``
+        row, in one transaction: all of them or none."""
         raise self.unavailable()

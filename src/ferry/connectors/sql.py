@@ -17,11 +17,14 @@ from typing import Any, ClassVar, Protocol
 import pyarrow as pa
 
 from ferry.connectors.base import (
+    TENANT_COLUMN,
     DestinationConnector,
+    GroupRead,
     ReadRequest,
     SourceColumn,
     SourceConnector,
     TableMissing,
+    Window,
     WriteContext,
     WriteMode,
     WriteResult,
@@ -109,21 +112,52 @@ class SqlSource(SqlDialect, SourceConnector):
             origin = f"({self.render_query(model, request)}) AS ferry_source"
         else:
             origin = self.qualify(*self.table_parts(model))
-        modified = q(table.last_modified.source_name)
-        lm_column = columns.get(table.last_modified.source_name)
         conditions = [f"{q(model.organization_column)} = {self.literal(request.tenant)}"]
+        bounded = self._window_condition(table, window, columns)
+        if bounded:
+            conditions.append(bounded)
+        where = " AND ".join(conditions)
+        return f"SELECT {selected} FROM {origin} WHERE {where}" + self.order_by(request)
+
+    def _window_condition(
+        self, table: TableSpec, window: Window, columns: dict[str, SourceColumn]
+    ) -> str | None:
+        """The rows of the window, by their last-modified value (None: every row)."""
+        modified = self.quote(table.last_modified.source_name)
+        lm_column = columns.get(table.last_modified.source_name)
         bounds = []
         if window.since is not None:
             bounds.append(f"{modified} >= {self.timestamp_literal(window.since, lm_column)}")
         if window.until is not None:
             bounds.append(f"{modified} < {self.timestamp_literal(window.until, lm_column)}")
-        if bounds:
-            bounded = " AND ".join(bounds)
-            conditions.append(
-                f"(({bounded}) OR {modified} IS NULL)" if window.include_null else bounded
-            )
-        where = " AND ".join(conditions)
-        return f"SELECT {selected} FROM {origin} WHERE {where}" + self.order_by(request)
+        if not bounds:
+            return None
+        bounded = " AND ".join(bounds)
+        return f"(({bounded}) OR {modified} IS NULL)" if window.include_null else f"({bounded})"
+
+    def select_group_sql(self, request: GroupRead, columns: dict[str, SourceColumn]) -> str:
+        """One query for the rows of several tenants, each in its own window: tenants sharing
+        a window share one ``IN`` list. Unordered; the tenant comes last."""
+        model, table = request.model, request.table
+        if model.source_query:
+            raise ValueError("a model with a source_query is read one tenant at a time")
+        q = self.quote
+        organization = q(model.organization_column)
+        selected = ", ".join(
+            [f"{q(c.source_name)} AS {q(c.name)}" for c in table.columns]
+            + [f"{organization} AS {q(TENANT_COLUMN)}"]
+        )
+        by_window: dict[Window, list[str]] = {}
+        for tenant, window in request.windows.items():
+            by_window.setdefault(window, []).append(tenant)
+        clauses = []
+        for window, tenants in by_window.items():
+            listed = ", ".join(self.literal(t) for t in tenants)
+            condition = f"{organization} IN ({listed})"
+            bounded = self._window_condition(table, window, columns)
+            clauses.append(f"({condition} AND {bounded})" if bounded else f"({condition})")
+        origin = self.qualify(*self.table_parts(model))
+        return f"SELECT {selected} FROM {origin} WHERE " + " OR ".join(clauses)
 
     def order_by(self, request: ReadRequest, modified: str | None = None) -> str:
         """The ORDER BY clause of an ordered read (nothing for an unordered one), by
@@ -302,19 +336,22 @@ class SqlDestination(SqlDialect, DestinationConnector):
         self, cursor: Cursor, table: TableSpec, existing: dict[str, str] | None
     ) -> None:
         """Create the typed table, or add the model's new columns to an existing one."""
+        for statement in self.table_ddl(table, existing):
+            self.run(cursor, statement)
+
+    def table_ddl(self, table: TableSpec, existing: dict[str, str] | None) -> list[str]:
+        """The statements of ``ensure_table``."""
         if existing is None:
-            self.run(
-                cursor,
-                self.create_table_sql(
-                    table.name, table, constraint=self.key_constraint(table.name)
-                ),
+            create = self.create_table_sql(
+                table.name, table, constraint=self.key_constraint(table.name)
             )
-            self.describe(cursor, table.name, table)
-            return
+            return [create, *self.describe_sql(table.name, table)]
         known = {c.lower() for c in existing}
-        for column in table.columns:
-            if column.name.lower() not in known:
-                self.run(cursor, self.add_column_sql(table.name, column))
+        return [
+            self.add_column_sql(table.name, column)
+            for column in table.columns
+            if column.name.lower() not in known
+        ]
 
     def key_constraint(self, table_name: str) -> str:
         return self.fit_identifier(f"{table_name}_pkey")
@@ -325,26 +362,21 @@ class SqlDestination(SqlDialect, DestinationConnector):
 
     def describe(self, cursor: Cursor, name: str, table: TableSpec) -> None:
         """Carry the model's descriptions as table and column comments, where supported."""
+        for statement in self.describe_sql(name, table):
+            self.run(cursor, statement)
+
+    def describe_sql(self, name: str, table: TableSpec) -> list[str]:  # noqa: ARG002
+        """The statements of ``describe`` (none where comments are not supported)."""
+        return []
 
     def ensure_status_table(self, cursor: Cursor, existing: dict[str, str] | None) -> None:
         if existing is None:
-            status = TableSpec(
-                STATUS_TABLE,
-                (
-                    ColumnSpec(
-                        "data_model_name", "data_model_name", DataType.STRING, is_primary_key=True
-                    ),
-                    ColumnSpec(
-                        "transfer_last_updated_at", "transfer_last_updated_at", DataType.TIMESTAMP
-                    ),
-                ),
-            )
-            self.run(
-                cursor,
-                self.create_table_sql(
-                    STATUS_TABLE, status, constraint=self.key_constraint(STATUS_TABLE)
-                ),
-            )
+            self.run(cursor, self.status_table_sql())
+
+    def status_table_sql(self) -> str:
+        return self.create_table_sql(
+            STATUS_TABLE, _STATUS, constraint=self.key_constraint(STATUS_TABLE)
+        )
 
     # --- the load
 
@@ -452,6 +484,15 @@ class SqlDestination(SqlDialect, DestinationConnector):
             self.record_status(cursor, table.model_name or table.name, context.status_time)
             connection.commit()
         return WriteResult(rows=rows, changed=changed, bytes=size)
+
+
+_STATUS = TableSpec(
+    STATUS_TABLE,
+    (
+        ColumnSpec("data_model_name", "data_model_name", DataType.STRING, is_primary_key=True),
+        ColumnSpec("transfer_last_updated_at", "transfer_last_updated_at", DataType.TIMESTAMP),
+    ),
+)
 
 
 def _with_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch] | None:

@@ -183,6 +183,7 @@ def create(
         config=public,
         sealed_secrets=sealed,
         target_key=vendors.target_key(connector, config),
+        placement_key=connector.placement_key(public),
         **{k: data[k] for k in _SETTINGS if data.get(k) is not None},
     )
     # Loaded-state only: assigning the post_update relationship would issue an UPDATE.
@@ -231,6 +232,7 @@ def update(
         destination.vendor = vendor
         destination.config, destination.sealed_secrets = vendors.store(session, config)
         destination.target_key = vendors.target_key(connector, config)
+        destination.placement_key = connector.placement_key(destination.config)
         _check_target(session, scope, destination)
     if fields.get("name"):
         destination.name = fields["name"]

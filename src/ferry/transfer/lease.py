@@ -43,6 +43,19 @@ _TAKE_LEASE = (
     )
     .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
 )
+# A lease nobody holds, not even the transfer itself: for a transfer claimed alongside another,
+# whose own task may be claiming it at the same moment.
+_TAKE_FREE = (
+    update(_DESTINATION)
+    .where(
+        _DESTINATION.c.id == bindparam("b_destination"),
+        or_(
+            _DESTINATION.c.lease_holder.is_(None),
+            _DESTINATION.c.lease_expires_at < bindparam("b_now"),
+        ),
+    )
+    .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
+)
 # Further columns (the plan's snapshot) are set from the keys of the parameters passed.
 _START = (
     update(_TRANSFER)
@@ -103,10 +116,32 @@ def take(session: Session, transfer: Row[Any], *, worker: str, lease: timedelta)
     """
     if transfer.status != TransferStatus.PENDING.value:
         return None
+    held = _take(session, _TAKE_LEASE, transfer, worker=worker, lease=lease)
+    if held is None:
+        raise Transient(
+            f"destination {transfer.destination_id} is busy with another transfer; retrying later"
+        )
+    return held
+
+
+def take_free(
+    session: Session, transfer: Row[Any], *, worker: str, lease: timedelta
+) -> Claim | None:
+    """``take`` for a transfer claimed alongside another: None when the transfer is not
+    PENDING or its destination's lease is held by anyone, itself included (its own task may be
+    claiming it right now; that task then runs it)."""
+    if transfer.status != TransferStatus.PENDING.value:
+        return None
+    return _take(session, _TAKE_FREE, transfer, worker=worker, lease=lease)
+
+
+def _take(
+    session: Session, statement: Any, transfer: Row[Any], *, worker: str, lease: timedelta
+) -> Claim | None:
     now = utcnow()
     taken = affected(
         session,
-        _TAKE_LEASE,
+        statement,
         {
             "b_destination": transfer.destination_id,
             "b_holder": str(transfer.id),
@@ -115,9 +150,7 @@ def take(session: Session, transfer: Row[Any], *, worker: str, lease: timedelta)
         },
     )
     if taken != 1:
-        raise Transient(
-            f"destination {transfer.destination_id} is busy with another transfer; retrying later"
-        )
+        return None
     return Claim(
         transfer.id,
         transfer.destination_id,
@@ -132,6 +165,22 @@ def start(session: Session, held: Claim, values: dict[str, Any]) -> bool:
     """Mark the leased transfer RUNNING with ``values`` (more of its columns); False, with the
     caller's transaction rolled back, when it is no longer PENDING (another worker runs it, or
     it was cancelled meanwhile). The claim holds once the transaction commits."""
+    if not _started(session, held, values):
+        session.rollback()
+        return False
+    return True
+
+
+def join(session: Session, held: Claim, values: dict[str, Any]) -> bool:
+    """``start`` for a transfer claimed alongside another, in the same transaction: when it
+    is no longer PENDING, only its lease is given back, and the transaction goes on."""
+    if not _started(session, held, values):
+        release_in(session, held)
+        return False
+    return True
+
+
+def _started(session: Session, held: Claim, values: dict[str, Any]) -> bool:
     started = affected(
         session,
         _START,
@@ -142,10 +191,7 @@ def start(session: Session, held: Claim, values: dict[str, Any]) -> bool:
             "b_worker": held.worker,
         },
     )
-    if started != 1:
-        session.rollback()
-        return False
-    return True
+    return started == 1
 
 
 def release_in(session: Session, held: Claim) -> None:

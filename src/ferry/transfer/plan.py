@@ -83,7 +83,7 @@ _WATERMARK = table(Watermark)
 # does, and a worker plans thousands of short transfers.
 # Everything about a transfer that claiming, naming (in logs) and planning it needs, in one
 # round trip: the transfer, its environment, its destination and that destination's recipient.
-_TRANSFER_ROW = (
+_TRANSFER_COLUMNS = (
     select(
         _TRANSFER.c.id,
         _TRANSFER.c.status,
@@ -97,6 +97,7 @@ _TRANSFER_ROW = (
         _ENVIRONMENT.c.organization_id,
         _ENVIRONMENT.c.kind.label("environment"),
         _DESTINATION.c.vendor,
+        _DESTINATION.c.placement_key,
         _DESTINATION.c.config,
         _DESTINATION.c.sealed_secrets,
         _DESTINATION.c.products,
@@ -109,8 +110,11 @@ _TRANSFER_ROW = (
     .join_from(_TRANSFER, _ENVIRONMENT, _ENVIRONMENT.c.id == _TRANSFER.c.environment_id)
     .join(_DESTINATION, _DESTINATION.c.id == _TRANSFER.c.destination_id)
     .join(_RECIPIENT, _RECIPIENT.c.id == _DESTINATION.c.recipient_id)
-    .where(_TRANSFER.c.id == bindparam("transfer_id"))
 )
+_TRANSFER_ROW = _TRANSFER_COLUMNS.where(_TRANSFER.c.id == bindparam("transfer_id"))
+_TRANSFER_ROWS = _TRANSFER_COLUMNS.where(
+    _TRANSFER.c.id.in_(bindparam("transfer_ids", expanding=True))
+).order_by(_TRANSFER.c.submitted_at, _TRANSFER.c.id)
 _MODEL_ROWS = select(
     _MODEL.c.id, _MODEL.c.revision_id, _MODEL.c.model_name, _MODEL.c.config, _MODEL.c.source_id
 ).where(
@@ -150,6 +154,11 @@ def transfer_row(session: Session, transfer_id: uuid.UUID) -> Row[Any] | None:
     None when there is no such transfer."""
     found = session.execute(_TRANSFER_ROW, {"transfer_id": transfer_id}).one_or_none()
     return cast("Row[Any] | None", found)
+
+
+def transfer_rows(session: Session, transfer_ids: list[uuid.UUID]) -> list[Row[Any]]:
+    """``transfer_row`` of several transfers at once, oldest first."""
+    return list(session.execute(_TRANSFER_ROWS, {"transfer_ids": transfer_ids}))
 
 
 def build(session: Session, transfer: Row[Any]) -> TransferPlan:

@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +24,6 @@ import structlog
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ferry import logging as logs
 from ferry.connectors.base import (
     ReadRequest,
     StageInstead,
@@ -41,8 +40,8 @@ from ferry.db.models import Transfer, TransferStatus
 from ferry.errors import ConnectorError, FerryError, Transient
 from ferry.services import webhook_delivery
 from ferry.settings import Settings
-from ferry.transfer import lease, memory, watermarks
-from ferry.transfer.plan import ModelPlan, TransferPlan, build, transfer_row
+from ferry.transfer import lease, watermarks
+from ferry.transfer.plan import ModelPlan, TransferPlan
 from ferry.transfer.windows import Piece, Windows
 
 log = structlog.get_logger(__name__)
@@ -119,6 +118,14 @@ class Progress:
         if not force and now - self._flushed < FLUSH_EVERY:
             return
         self._flushed = now
+        with session_scope(self.sessions) as session:
+            self.write(session, also=also, **extra)
+
+    def write(
+        self, session: Session, *, also: Callable[[Session], None] | None = None, **extra: Any
+    ) -> None:
+        """Write the live view with the kept writes (and ``also``) in the caller's
+        metadata transaction."""
         kept, self._kept = self._kept, []
         metrics = self.metrics.values()
         values = {
@@ -130,53 +137,12 @@ class Progress:
                 sum(float(m.get("volume_transferred_in_mb", 0.0)) for m in metrics), 6
             ),
         }
-        with session_scope(self.sessions) as session:
-            # One UPDATE, without loading the row (its log and metrics) first.
-            _update_transfer(session, self.transfer_id, {**values, **extra})
-            for write in kept:
-                write(session)
-            if also is not None:
-                also(session)
-
-
-def run(
-    sessions: sessionmaker[Session], transfer_id: uuid.UUID, *, worker: str, settings: Settings
-) -> str | None:
-    """Run a PENDING transfer to its end; returns the final status (None: nothing to do).
-
-    Raises Transient (after putting the transfer back to PENDING) when every model failed for
-    a reason worth retrying and this is not the final attempt. Log lines of the run, and of
-    any thread that names the transfer, carry its destination, organization and environment.
-    """
-    memory.use_returning_allocator()
-    lease_time = timedelta(seconds=settings.worker.lease_seconds)
-    with ExitStack() as named:
-        # The read, the claim and the plan share one metadata transaction; a plan that cannot
-        # be built (a config that no longer decrypts, say) fails the claimed transfer below.
-        with session_scope(sessions) as session:
-            row = transfer_row(session, transfer_id)
-            if row is None:
-                return None
-            named.enter_context(
-                logs.transfer_context(
-                    transfer_id=transfer_id,
-                    destination_id=row.destination_id,
-                    organization_id=row.organization_id,
-                    environment=row.environment,
-                )
-            )
-            held = lease.take(session, row, worker=worker, lease=lease_time)
-            if held is None:
-                return None
-            planned: TransferPlan | Exception
-            try:
-                planned = build(session, row)
-            except Exception as exc:
-                planned = exc
-            snapshot = _snapshot(planned) if isinstance(planned, TransferPlan) else {}
-            if not lease.start(session, held, snapshot):
-                return None
-        return _run_claimed(sessions, held, planned, worker=worker, settings=settings)
+        # One UPDATE, without loading the row (its log and metrics) first.
+        _update_transfer(session, self.transfer_id, {**values, **extra})
+        for write in kept:
+            write(session)
+        if also is not None:
+            also(session)
 
 
 def _run_claimed(
@@ -186,18 +152,19 @@ def _run_claimed(
     *,
     worker: str,
     settings: Settings,
+    progress: Progress | None = None,
+    heartbeat: lease.Heartbeat | None = None,
 ) -> str:
+    """Run a claimed transfer to its end (with the live view and the heartbeat it already
+    has, if any); its final status. Raises Transient when it is to be retried later."""
     transfer_id = held.transfer_id
-    lease_time = timedelta(seconds=settings.worker.lease_seconds)
-    progress = Progress(sessions, transfer_id, debug=held.is_debug_mode)
-    progress.say(f"started on {worker}")
+    if progress is None:
+        progress = Progress(sessions, transfer_id, debug=held.is_debug_mode)
+        progress.say(f"started on {worker}")
     status, error = TransferStatus.ERROR, None
     try:
-        with lease.Heartbeat(
-            sessions,
-            held,
-            interval=timedelta(seconds=settings.worker.heartbeat_seconds),
-            lease=lease_time,
+        with (
+            nullcontext(heartbeat) if heartbeat is not None else beating(sessions, held, settings)
         ) as heartbeat:
             if isinstance(planned, Exception):
                 raise planned
@@ -226,6 +193,35 @@ def _run_claimed(
     return status.value
 
 
+def beating(
+    sessions: sessionmaker[Session], held: lease.Claim, settings: Settings
+) -> lease.Heartbeat:
+    """The heartbeat of a claimed transfer (entered while it runs)."""
+    return lease.Heartbeat(
+        sessions,
+        held,
+        interval=timedelta(seconds=settings.worker.heartbeat_seconds),
+        lease=timedelta(seconds=settings.worker.lease_seconds),
+    )
+
+
+def snapshot(planned: TransferPlan | Exception) -> dict[str, Any]:
+    """Which sources and model revisions the transfer runs with (columns of its row)."""
+    if not isinstance(planned, TransferPlan):
+        return {}
+    return {
+        "source_ids": sorted({str(m.source_id) for m in planned.models}),
+        "models_snapshot": [
+            {
+                "model_id": str(m.model_id),
+                "model_name": m.name,
+                "revision_id": str(m.revision_id),
+            }
+            for m in planned.models
+        ],
+    }
+
+
 class _RetryLater(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -240,21 +236,6 @@ _NEXT_ATTEMPT = _TRANSFER_UPDATE.values(attempt=_TRANSFER.c.attempt + 1)
 
 def _update_transfer(session: Session, transfer_id: uuid.UUID, values: dict[str, Any]) -> None:
     session.execute(_TRANSFER_UPDATE, {**values, "b_transfer": transfer_id})
-
-
-def _snapshot(plan: TransferPlan) -> dict[str, Any]:
-    """Which sources and model revisions the transfer runs with (columns of its row)."""
-    return {
-        "source_ids": sorted({str(m.source_id) for m in plan.models}),
-        "models_snapshot": [
-            {
-                "model_id": str(m.model_id),
-                "model_name": m.name,
-                "revision_id": str(m.revision_id),
-            }
-            for m in plan.models
-        ],
-    }
 
 
 def _run_models(
@@ -640,6 +621,27 @@ def _finish(
     """The final status, metrics and log, the destination's summary fields, the lease's
     release and the transfer's webhook deliveries, in one metadata transaction (the deliveries
     are sent by their own jobs once it commits)."""
+    also, extra = conclusion(held, status, progress, error)
+    progress.flush(force=True, also=also, **extra)
+
+
+def finish_together(
+    sessions: sessionmaker[Session], ended: list[tuple[lease.Claim, Progress]]
+) -> None:
+    """``_finish`` of transfers that succeeded together, in one metadata transaction."""
+    with session_scope(sessions) as session:
+        for held, progress in ended:
+            also, extra = conclusion(held, TransferStatus.SUCCESS, progress, None)
+            progress.write(session, also=also, **extra)
+
+
+def conclusion(
+    held: lease.Claim,
+    status: TransferStatus,
+    progress: Progress,
+    error: dict[str, Any] | None,
+) -> tuple[Callable[[Session], None], dict[str, Any]]:
+    """The last log line said; the final writes of a transfer and its row's final values."""
     ended = utcnow()
     progress.say(f"ended {status.value}")
 
@@ -657,4 +659,4 @@ def _finish(
             transfer=lambda: session.get_one(Transfer, held.transfer_id),
         )
 
-    progress.flush(force=True, also=conclude, status=status.value, ended_at=ended, error=error)
+    return conclude, {"status": status.value, "ended_at": ended, "error": error}

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import adbc_driver_manager
 import pyarrow as pa
@@ -30,7 +30,14 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from ferry.connectors import postgres
-from ferry.connectors.base import Capabilities, StageInstead, WriteContext
+from ferry.connectors.base import (
+    Capabilities,
+    GroupResult,
+    GroupTarget,
+    StageInstead,
+    WriteContext,
+    WriteResult,
+)
 from ferry.connectors.registry import register_destination
 from ferry.connectors.shapes.postgres import PostgresConnection
 from ferry.connectors.sql import STATUS_TABLE, Cursor, Feed, SqlDestination
@@ -67,6 +74,9 @@ class PostgresFamilyDestination(SqlDestination):
     capabilities = Capabilities(
         transactional_ddl=True, native_upsert=True, max_identifier_length=63, bulk_load="copy"
     )
+    # Recipients' schemas on one server, written with one login, can share a pass.
+    writes_groups = True
+    place_fields = ("schema",)
 
     def schema_name(self) -> str:
         return self._schema
@@ -150,19 +160,19 @@ class PostgresFamilyDestination(SqlDestination):
     def run(self, cursor: Cursor, sql: str) -> int:
         return postgres.run(cursor, sql)
 
-    def describe(self, cursor: Cursor, name: str, table: TableSpec) -> None:
+    def describe_sql(self, name: str, table: TableSpec) -> list[str]:
+        statements = []
         if table.description:
-            self.run(
-                cursor,
-                f"COMMENT ON TABLE {self.table_name(name)} IS {self.literal(table.description)}",
+            statements.append(
+                f"COMMENT ON TABLE {self.table_name(name)} IS {self.literal(table.description)}"
             )
-        for column in table.columns:
-            if column.description:
-                self.run(
-                    cursor,
-                    f"COMMENT ON COLUMN {self.table_name(name)}."
-                    f"{self.quote(column.name)} IS {self.literal(column.description)}",
-                )
+        statements.extend(
+            f"COMMENT ON COLUMN {self.table_name(name)}."
+            f"{self.quote(column.name)} IS {self.literal(column.description)}"
+            for column in table.columns
+            if column.description
+        )
+        return statements
 
     def staging_name(self, table: TableSpec, context: WriteContext) -> str:  # noqa: ARG002
         # One staging table per connection and row shape, emptied at every commit and
@@ -190,19 +200,23 @@ class PostgresFamilyDestination(SqlDestination):
             raise
         return int(rows), feed.bytes
 
-    def _deduplicated(self, table: TableSpec, staging: str) -> str:
-        """Staging rows, one per key (the newest), cast to the table's types. ON CONFLICT
-        cannot update one row twice, and a source's declared key may repeat."""
+    def _deduplicated(self, table: TableSpec, staging: str, member: int | None = None) -> str:
+        """Staging rows (of one member of a grouped write, if given), one per key (the
+        newest), cast to the table's types. ON CONFLICT cannot update one row twice, and a
+        source's declared key may repeat."""
         q = self.quote
         keys = ", ".join(q(c.name) for c in table.key)
         casts = ", ".join(f"{q(c.name)}::{self.column_type(c)}" for c in table.columns)
         newest = q(table.last_modified.name)
+        where = "" if member is None else f"WHERE {q(_MEMBER)} = {member} "
         return (
-            f"SELECT DISTINCT ON ({keys}) {casts} FROM {q(staging)} "
+            f"SELECT DISTINCT ON ({keys}) {casts} FROM {q(staging)} {where}"
             f"ORDER BY {keys}, {newest} DESC NULLS LAST"
         )
 
-    def merge(self, cursor: Cursor, table: TableSpec, staging: str) -> int:
+    def merge(
+        self, cursor: Cursor, table: TableSpec, staging: str, member: int | None = None
+    ) -> int:
         q = self.quote
         columns = ", ".join(q(c.name) for c in table.columns)
         keys = ", ".join(q(c.name) for c in table.key)
@@ -223,7 +237,7 @@ class PostgresFamilyDestination(SqlDestination):
         return self.run(
             cursor,
             f"INSERT INTO {self.table_name(table.name)} AS target ({columns}) "
-            f"{self._deduplicated(table, staging)} ON CONFLICT ({keys}) {action}",
+            f"{self._deduplicated(table, staging, member)} ON CONFLICT ({keys}) {action}",
         )
 
     def can_load_direct(self, table: TableSpec) -> bool:
@@ -296,6 +310,140 @@ class PostgresFamilyDestination(SqlDestination):
         )
         self.describe(cursor, table.name, table)
 
+    def write_group(
+        self,
+        table: TableSpec,
+        batches: Iterator[pa.RecordBatch],
+        *,
+        targets: Sequence[GroupTarget],
+        context: WriteContext,
+    ) -> GroupResult:
+        """Whatever is missing of every target's schema, tables and columns made in one go,
+        the rows of all of them bulk-loaded into one staging table (with the member each row
+        is for), then each target's merge and ``_transfer_status`` row, in one transaction."""
+        members = [cast("PostgresFamilyDestination", t.destination) for t in targets]
+        outcome = GroupResult()
+        with self.connect() as (connection, cursor):
+            found = self._catalog(cursor, [m.schema_name() for m in members], table.name)
+            ddl: list[str] = []
+            live: dict[str, int] = {}
+            for index, (target, member) in enumerate(zip(targets, members, strict=True)):
+                schema = member.schema_name()
+                status, columns = found.get(schema, (None, None))
+                if target.expect_table and columns is None:
+                    outcome.missing.add(target.tenant)
+                    continue
+                if schema not in found:
+                    ddl.append(f"CREATE SCHEMA {member.quote(schema)}")
+                if status is None:
+                    ddl.append(member.status_table_sql())
+                ddl.extend(member.table_ddl(table, columns))
+                live[target.tenant] = index
+            # Many small statements, a few round trips: the simple protocol takes a script.
+            for start in range(0, len(ddl), _SCRIPT_STATEMENTS):
+                self.run(cursor, ";\n".join(ddl[start : start + _SCRIPT_STATEMENTS]))
+            staging = self._group_staging(cursor, table)
+            counts, sizes = self._stage_members(cursor, table, batches, staging, live)
+            name = table.model_name or table.name
+            for tenant, index in live.items():
+                member, rows = members[index], counts.get(index, 0)
+                changed = member.merge(cursor, table, staging, member=index) if rows else 0
+                member.record_status(cursor, name, context.status_time)
+                outcome.results[tenant] = WriteResult(
+                    rows=rows, changed=changed, bytes=sizes.get(index, 0)
+                )
+            connection.commit()
+        return outcome
+
+    def _catalog(
+        self, cursor: Cursor, schemas: Sequence[str], name: str
+    ) -> dict[str, tuple[dict[str, str] | None, dict[str, str] | None]]:
+        """For each existing schema of ``schemas``: (``_transfer_status``'s columns, table
+        ``name``'s columns), None for a table that is not there; one round trip."""
+        listed = postgres.rows(
+            cursor,
+            "SELECT n.nspname::text, c.relname::text, a.attname::text, "
+            "format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_namespace n "
+            "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+            f"AND c.relname IN ({self.literal(name)}, {self.literal(STATUS_TABLE)}) "
+            "AND c.relkind IN ('r', 'p') "
+            "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attnum > 0 AND NOT a.attisdropped "
+            f"WHERE n.nspname IN ({', '.join(self.literal(s) for s in schemas)})",
+        )
+        found: dict[str, tuple[dict[str, str] | None, dict[str, str] | None]] = {}
+        for schema, relation, column, kind in listed:
+            status, columns = found.get(schema, (None, None))
+            if relation == STATUS_TABLE:
+                status = {**(status or {}), str(column): str(kind)}
+            elif relation is not None:
+                columns = {**(columns or {}), str(column): str(kind)}
+            found[schema] = (status, columns)
+        return found
+
+    def _group_staging(self, cursor: Cursor, table: TableSpec) -> str:
+        """The connection's staging table for grouped writes of this row shape, with the
+        member each row is for (indexed: each member's merge reads its own rows)."""
+        shape = ",".join(f"{c.name}:{_STAGING_TYPES[c.arrow_type]}" for c in table.columns)
+        digest = hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()
+        staging = f"_ferry_group_{digest}"
+        columns = ", ".join(
+            [f"{self.quote(_MEMBER)} integer"]
+            + [f"{self.quote(c.name)} {_STAGING_TYPES[c.arrow_type]}" for c in table.columns]
+        )
+        self.run(
+            cursor,
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.quote(staging)} ({columns}) "
+            f"ON COMMIT DELETE ROWS;\nCREATE INDEX IF NOT EXISTS {self.quote(staging + '_m')} "
+            f"ON {self.quote(staging)} ({self.quote(_MEMBER)})",
+        )
+        return staging
+
+    def _stage_members(
+        self,
+        cursor: Any,
+        table: TableSpec,
+        batches: Iterator[pa.RecordBatch],
+        staging: str,
+        live: dict[str, int],
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """Bulk-load the rows of the live tenants, each tagged with its member's index;
+        (rows, bytes) by member."""
+        counts: dict[int, int] = {}
+        sizes: dict[int, int] = {}
+        schema = pa.schema([pa.field(_MEMBER, pa.int32()), *table.arrow_schema()])
+        tenants = pa.array(list(live), pa.string())
+        indexes = pa.array(list(live.values()), pa.int32())
+
+        def tagged() -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                position = pc.index_in(
+                    batch.column(batch.num_columns - 1).cast(pa.string()), tenants
+                )
+                member = pc.take(indexes, position)
+                kept = pa.RecordBatch.from_arrays(
+                    [member, *batch.columns[:-1]], schema=schema
+                ).filter(pc.is_valid(member))
+                if not kept.num_rows:
+                    continue
+                share = kept.nbytes / kept.num_rows
+                found = pc.value_counts(kept.column(0))
+                values = found.field("values").to_pylist()
+                for index, count in zip(values, found.field("counts").to_pylist(), strict=True):
+                    member_index, rows = int(index or 0), int(count or 0)
+                    counts[member_index] = counts.get(member_index, 0) + rows
+                    sizes[member_index] = sizes.get(member_index, 0) + int(share * rows)
+                yield kept
+
+        feed = Feed(tagged())
+        reader = pa.RecordBatchReader.from_batches(schema, iter(feed))
+        try:
+            cursor.adbc_ingest(staging, reader, mode="append", temporary=True)
+        except adbc_driver_manager.Error:
+            feed.reraise()
+            raise
+        return counts, sizes
+
     def record_status(self, cursor: Cursor, model_name: str, when: datetime) -> None:
         self.run(
             cursor,
@@ -306,6 +454,11 @@ class PostgresFamilyDestination(SqlDestination):
             "SET transfer_last_updated_at = EXCLUDED.transfer_last_updated_at",
         )
 
+
+# The column of a grouped write's staging table naming the member a row is for, and how many
+# DDL statements go in one script.
+_MEMBER = "_ferry_member"
+_SCRIPT_STATEMENTS = 200
 
 # The staging table holds rows in their transport types (types.py); the merge casts them.
 _STAGING_TYPES = {

@@ -12,7 +12,7 @@ import adbc_driver_manager
 import pyarrow as pa
 
 from ferry.connectors import postgres
-from ferry.connectors.base import ReadRequest, SourceColumn, Window
+from ferry.connectors.base import GroupRead, ReadRequest, SourceColumn, Window
 from ferry.connectors.registry import register_source
 from ferry.connectors.shapes.postgres import PostgresConnection
 from ferry.connectors.sql import SqlSource
@@ -32,6 +32,7 @@ class PostgresFamilySource(SqlSource):
     config_model = PostgresConnection
     available = True
     lookback: ClassVar[timedelta] = timedelta(seconds=30)
+    reads_groups = True
 
     def table_parts(self, model: ModelConfig) -> list[str]:
         parts = model.source_table.split(".")
@@ -184,11 +185,17 @@ class PostgresFamilySource(SqlSource):
 
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         columns = self.columns(request.model) if not request.model.source_query else {}
-        sql = self.select_sql(request, columns)
+        yield from self._stream(self.select_sql(request, columns), request.batch_bytes)
+
+    def read_group(self, request: GroupRead) -> Iterator[pa.RecordBatch]:
+        sql = self.select_group_sql(request, self.columns(request.model))
+        yield from self._stream(sql, request.batch_bytes)
+
+    def _stream(self, sql: str, batch_bytes: int) -> Iterator[pa.RecordBatch]:
         with self._connect() as (_, cursor):
             # One statement, so one snapshot: rows committed meanwhile wait for the next run.
             cursor.adbc_statement.set_options(
-                **{"adbc.postgresql.batch_size_hint_bytes": str(request.batch_bytes)}
+                **{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)}
             )
             try:
                 cursor.execute(sql)

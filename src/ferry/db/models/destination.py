@@ -22,6 +22,7 @@ class Destination(IdMixin, TimestampMixin, Base):
         Index("ix_destination_page", "environment_id", "created_at", "id"),
         Index("ix_destination_recipient", "recipient_id", "created_at", "id"),
         Index("ix_destination_target", "environment_id", "target_key"),
+        Index("ix_destination_placement", "environment_id", "placement_key"),
     )
 
     environment_id: Mapped[uuid.UUID] = mapped_column(
@@ -35,6 +36,10 @@ class Destination(IdMixin, TimestampMixin, Base):
     # Identity of the place written to (host/database/schema, bucket/folder…): two recipients
     # never share one.
     target_key: Mapped[str] = mapped_column(String(64))
+    # Identity of the connection written through (everything public but the place within it:
+    # host/database/user…), for vendors whose transfers can share one pass (see
+    # transfer.group); None for the others.
+    placement_key: Mapped[str | None] = mapped_column(String(64))
     products: Mapped[list[str] | None] = mapped_column(JSONDoc)
     enabled_models: Mapped[list[str]] = mapped_column(JSONDoc, default=lambda: ["*"])
     frequency_minutes: Mapped[int] = mapped_column(default=0)
