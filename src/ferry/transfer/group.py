@@ -132,7 +132,7 @@ def run(
                 else []
             )
         if len(members) < 2:
-            return engine._run_claimed(sessions, held, planned, worker=worker, settings=settings)
+            return engine.run_claimed(sessions, held, planned, worker=worker, settings=settings)
     return _run_together(sessions, members, worker=worker, settings=settings)
 
 
@@ -259,7 +259,7 @@ def _run_together(
             if member.transfer_id not in alone:
                 continue
             try:
-                statuses[member.transfer_id] = engine._run_claimed(
+                statuses[member.transfer_id] = engine.run_claimed(
                     sessions,
                     member.held,
                     member.plan,
@@ -317,7 +317,7 @@ def _model_pass(
     source_type = modified.type_name if modified else "timestamp with time zone"
     by_tenant = {m.plan.tenant: m for m in members}
     windows = {
-        m.plan.tenant: engine._window(
+        m.plan.tenant: engine.window_for(
             m.plan, m.plan.models[index], m.plan.models[index].watermark, source.lookback
         )
         for m in members
@@ -333,13 +333,13 @@ def _model_pass(
             rows_transferred=0,
             delta_rows_transferred=0,
             volume_transferred_in_mb=0.0,
-            start_transfer_window_at=engine._iso(window.since),
-            end_transfer_window_at=engine._iso(window.until or read_at),
+            start_transfer_window_at=engine.iso(window.since),
+            end_transfer_window_at=engine.iso(window.until or read_at),
             error=None,
         )
         view.say(
             f"model {name}: reading rows modified "
-            + (f"since {engine._iso(window.since)}" if window.since else "at any time")
+            + (f"since {engine.iso(window.since)}" if window.since else "at any time")
         )
     stats = {tenant: engine.Stats() for tenant in by_tenant}
     request = GroupRead(
@@ -378,16 +378,16 @@ def _model_pass(
             continue
         model = member.plan.models[index]
         result, seen = outcome.results[tenant], stats[tenant]
-        watermark = engine._next_watermark(member.plan, model.watermark, seen.max_modified, horizon)
+        watermark = engine.next_watermark(member.plan, model.watermark, seen.max_modified, horizon)
         view.model(
             name,
             rows_transferred=result.rows,
             delta_rows_transferred=result.changed,
             volume_transferred_in_mb=round(result.bytes / engine.MB, 6),
-            most_recent_last_updated_at=engine._iso(watermark or model.watermark),
+            most_recent_last_updated_at=engine.iso(watermark or model.watermark),
         )
-        engine._summary(view, model, spec, result, seen)
-        view.keep(engine._saver(member.plan, model, watermark, source_type))
+        engine.summary_line(view, model, spec, result, seen)
+        view.keep(engine.saver(member.plan, model, watermark, source_type))
         view.flush()
     return alone
 
@@ -406,7 +406,7 @@ def _tracked(
     counted = list(stats.values())
     for raw in batches:
         for beat, _, _ in watched:
-            engine._check(beat)
+            engine.check(beat)
         tenant = raw.column(raw.num_columns - 1).cast(pa.string())
         body = conform(
             pa.RecordBatch.from_arrays(raw.columns[:-1], names=raw.schema.names[:-1]), spec
@@ -425,7 +425,7 @@ def _tracked(
             [*body.columns, tenant], names=[*body.schema.names, raw.schema.names[-1]]
         )
     for beat, _, _ in watched:
-        engine._check(beat)
+        engine.check(beat)
 
 
 def _count(

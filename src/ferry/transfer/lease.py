@@ -31,31 +31,29 @@ _TRANSFER = table(Transfer)
 _DESTINATION = table(Destination)
 
 # Prebuilt statements (building one costs more than running it; every transfer claims).
-_TAKE_LEASE = (
-    update(_DESTINATION)
-    .where(
-        _DESTINATION.c.id == bindparam("b_destination"),
-        or_(
-            _DESTINATION.c.lease_holder.is_(None),
-            _DESTINATION.c.lease_expires_at < bindparam("b_now"),
-            _DESTINATION.c.lease_holder == bindparam("b_holder"),
-        ),
+
+
+def _taking(*holders: Any) -> Any:
+    """The lease UPDATE: taken when free, expired, or held by one of ``holders``."""
+    return (
+        update(_DESTINATION)
+        .where(
+            _DESTINATION.c.id == bindparam("b_destination"),
+            or_(
+                _DESTINATION.c.lease_holder.is_(None),
+                _DESTINATION.c.lease_expires_at < bindparam("b_now"),
+                *(_DESTINATION.c.lease_holder == holder for holder in holders),
+            ),
+        )
+        .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
     )
-    .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
-)
+
+
+# A lease free, expired or held by the transfer itself (its task delivered again).
+_TAKE_LEASE = _taking(bindparam("b_holder"))
 # A lease nobody holds, not even the transfer itself: for a transfer claimed alongside another,
 # whose own task may be claiming it at the same moment.
-_TAKE_FREE = (
-    update(_DESTINATION)
-    .where(
-        _DESTINATION.c.id == bindparam("b_destination"),
-        or_(
-            _DESTINATION.c.lease_holder.is_(None),
-            _DESTINATION.c.lease_expires_at < bindparam("b_now"),
-        ),
-    )
-    .values(lease_holder=bindparam("b_holder"), lease_expires_at=bindparam("b_expires"))
-)
+_TAKE_FREE = _taking()
 # Further columns (the plan's snapshot) are set from the keys of the parameters passed.
 _START = (
     update(_TRANSFER)

@@ -145,7 +145,7 @@ class Progress:
             also(session)
 
 
-def _run_claimed(
+def run_claimed(
     sessions: sessionmaker[Session],
     held: lease.Claim,
     planned: TransferPlan | Exception,
@@ -263,7 +263,7 @@ def _run_models(
         failures.append(problem)
     succeeded = 0
     for model in plan.models:
-        _check(heartbeat)
+        check(heartbeat)
         try:
             _run_with_retries(plan, model, heartbeat, progress, settings)
             succeeded += 1
@@ -304,7 +304,7 @@ def _run_with_retries(
             wait = 2 ** (attempt + 1)
             progress.say(f"model {model.name}: {exc.message}; retrying in {wait}s")
             time.sleep(wait)
-            _check(heartbeat)
+            check(heartbeat)
 
 
 def _run_model(
@@ -369,7 +369,7 @@ def _load(
     direct: bool = True,
 ) -> None:
     source, destination = model.source, plan.destination
-    window = _window(plan, model, watermark, source.lookback)
+    window = window_for(plan, model, watermark, source.lookback)
     horizon = source.horizon()
     read_at = utcnow()
     progress.model(
@@ -378,14 +378,14 @@ def _load(
         rows_transferred=0,
         delta_rows_transferred=0,
         volume_transferred_in_mb=0.0,
-        start_transfer_window_at=_iso(window.since),
-        end_transfer_window_at=_iso(window.until or read_at),
+        start_transfer_window_at=iso(window.since),
+        end_transfer_window_at=iso(window.until or read_at),
         error=None,
     )
     progress.say(
         f"model {model.name}: reading rows modified "
-        + (f"since {_iso(window.since)}" if window.since else "at any time")
-        + (f" until {_iso(window.until)}" if window.until else "")
+        + (f"since {iso(window.since)}" if window.since else "at any time")
+        + (f" until {iso(window.until)}" if window.until else "")
     )
     stats = Stats()
     windowed = _windowed(plan, model, mode, progress)
@@ -422,7 +422,7 @@ def _load(
             expect_table=saved is not None or landed > 0,
         )
         newest = piece.newest if windowed is not None else stats.max_modified
-        new_watermark = _next_watermark(plan, saved, newest, horizon)
+        new_watermark = next_watermark(plan, saved, newest, horizon)
         total.rows += result.rows
         total.changed += result.changed
         total.bytes += result.bytes
@@ -431,29 +431,29 @@ def _load(
             rows_transferred=total.rows,
             delta_rows_transferred=total.changed,
             volume_transferred_in_mb=round(total.bytes / MB, 6),
-            most_recent_last_updated_at=_iso(new_watermark or saved),
+            most_recent_last_updated_at=iso(new_watermark or saved),
         )
         if windowed is not None:
             progress.say(
                 f"model {model.name}: window "
                 + (
-                    f"{_iso(piece.since)} to {_iso(piece.until)}"
+                    f"{iso(piece.since)} to {iso(piece.until)}"
                     if piece.since is not None
                     else f"of rows with a NULL {table.last_modified.name}"
                 )
                 + f" committed: {result.rows} row(s), {result.changed} changed"
             )
         else:
-            _summary(progress, model, table, total, stats)
+            summary_line(progress, model, table, total, stats)
         # The destination has committed: the watermark may move (with the model's metrics).
-        progress.keep(_saver(plan, model, new_watermark, source_type))
+        progress.keep(saver(plan, model, new_watermark, source_type))
         progress.flush()
         saved = new_watermark or saved
     if windowed is not None:
-        _summary(progress, model, table, total, stats)
+        summary_line(progress, model, table, total, stats)
 
 
-def _summary(
+def summary_line(
     progress: Progress, model: ModelPlan, table: TableSpec, total: WriteResult, stats: Stats
 ) -> None:
     note = (
@@ -468,7 +468,7 @@ def _summary(
     )
 
 
-def _saver(
+def saver(
     plan: TransferPlan, model: ModelPlan, value: datetime | None, source_type: str
 ) -> Callable[[Session], None]:
     def save_watermark(session: Session) -> None:
@@ -521,7 +521,7 @@ def _windows(
         yield Piece(since=window.since, until=window.until)
 
 
-def _window(
+def window_for(
     plan: TransferPlan, model: ModelPlan, watermark: datetime | None, lookback: timedelta
 ) -> Window:
     since: datetime | None
@@ -540,7 +540,7 @@ def _window(
     return Window(since=since, until=plan.window_end, include_null=not explicit)
 
 
-def _next_watermark(
+def next_watermark(
     plan: TransferPlan, previous: datetime | None, newest: datetime | None, horizon: datetime | None
 ) -> datetime | None:
     """Where the next incremental read starts from (before the lookback).
@@ -573,7 +573,7 @@ def _tracked(
     """Source batches conformed to the table's types, counted, and cut short on cancel."""
     modified_index = table.column_names.index(table.last_modified.name)
     for raw in batches:
-        _check(heartbeat)
+        check(heartbeat)
         batch = conform(raw, table)
         stats.rows += batch.num_rows
         stats.bytes += batch.nbytes
@@ -588,17 +588,17 @@ def _tracked(
         )
         progress.flush()
         yield batch
-    _check(heartbeat)
+    check(heartbeat)
 
 
-def _check(heartbeat: lease.Heartbeat) -> None:
+def check(heartbeat: lease.Heartbeat) -> None:
     if heartbeat.cancelled.is_set():
         raise Cancelled("the transfer was cancelled")
     if heartbeat.lost.is_set():
         raise LeaseLost("the destination's lease was lost to another worker")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -177,8 +177,7 @@ class PostgresFamilyDestination(SqlDestination):
     def staging_name(self, table: TableSpec, context: WriteContext) -> str:  # noqa: ARG002
         # One staging table per connection and row shape, emptied at every commit and
         # reused: no catalog rows created and deleted on every load.
-        shape = ",".join(f"{c.name}:{_STAGING_TYPES[c.arrow_type]}" for c in table.columns)
-        return f"_ferry_stage_{hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()}"
+        return f"_ferry_stage_{_shape(table)}"
 
     def stage(
         self, cursor: Any, table: TableSpec, batches: Iterator[pa.RecordBatch], staging: str
@@ -191,14 +190,7 @@ class PostgresFamilyDestination(SqlDestination):
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.quote(staging)} ({columns}) "
             "ON COMMIT DELETE ROWS",
         )
-        feed = Feed(batches)
-        reader = pa.RecordBatchReader.from_batches(table.arrow_schema(), iter(feed))
-        try:
-            rows = cursor.adbc_ingest(staging, reader, mode="append", temporary=True)
-        except adbc_driver_manager.Error:
-            feed.reraise()
-            raise
-        return int(rows), feed.bytes
+        return _ingest_temporary(cursor, staging, table.arrow_schema(), batches)
 
     def _deduplicated(self, table: TableSpec, staging: str, member: int | None = None) -> str:
         """Staging rows (of one member of a grouped write, if given), one per key (the
@@ -384,9 +376,7 @@ class PostgresFamilyDestination(SqlDestination):
     def _group_staging(self, cursor: Cursor, table: TableSpec) -> str:
         """The connection's staging table for grouped writes of this row shape, with the
         member each row is for (indexed: each member's merge reads its own rows)."""
-        shape = ",".join(f"{c.name}:{_STAGING_TYPES[c.arrow_type]}" for c in table.columns)
-        digest = hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()
-        staging = f"_ferry_group_{digest}"
+        staging = f"_ferry_group_{_shape(table)}"
         columns = ", ".join(
             [f"{self.quote(_MEMBER)} integer"]
             + [f"{self.quote(c.name)} {_STAGING_TYPES[c.arrow_type]}" for c in table.columns]
@@ -435,13 +425,7 @@ class PostgresFamilyDestination(SqlDestination):
                     sizes[member_index] = sizes.get(member_index, 0) + int(share * rows)
                 yield kept
 
-        feed = Feed(tagged())
-        reader = pa.RecordBatchReader.from_batches(schema, iter(feed))
-        try:
-            cursor.adbc_ingest(staging, reader, mode="append", temporary=True)
-        except adbc_driver_manager.Error:
-            feed.reraise()
-            raise
+        _ingest_temporary(cursor, staging, schema, tagged())
         return counts, sizes
 
     def record_status(self, cursor: Cursor, model_name: str, when: datetime) -> None:
@@ -471,6 +455,27 @@ _STAGING_TYPES = {
     pa.date32(): "date",
     pa.timestamp("us", tz="UTC"): "timestamp with time zone",
 }
+
+
+def _shape(table: TableSpec) -> str:
+    """A digest of the staging row shape (names and transport types) of a table."""
+    shape = ",".join(f"{c.name}:{_STAGING_TYPES[c.arrow_type]}" for c in table.columns)
+    return hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()
+
+
+def _ingest_temporary(
+    cursor: Any, staging: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+) -> tuple[int, int]:
+    """Bulk-load the batches into the connection's temporary table ``staging``; (rows,
+    bytes). An error the batches raised comes out as itself, not as the driver's."""
+    feed = Feed(batches)
+    reader = pa.RecordBatchReader.from_batches(schema, iter(feed))
+    try:
+        rows = cursor.adbc_ingest(staging, reader, mode="append", temporary=True)
+    except adbc_driver_manager.Error:
+        feed.reraise()
+        raise
+    return int(rows), feed.bytes
 
 
 def _direct_type(column: ColumnSpec) -> pa.DataType:
